@@ -1,0 +1,3 @@
+module gotriage.dev/agent
+
+go 1.22

@@ -1,0 +1,36 @@
+import pytest
+
+
+@pytest.mark.django_db
+def test_healthz_answers(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_ok_with_database_and_in_process_tasks(client, settings):
+    settings.REDIS_URL = ""
+    body = client.get("/readyz").json()
+    assert body["status"] == "ok" and body["checks"]["database"]["ok"]
+
+
+@pytest.mark.django_db
+def test_readyz_reports_a_down_redis(client, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["redis"]["ok"] is False
+    assert body["checks"]["workers"]["ok"] is False
+
+
+@pytest.mark.django_db
+def test_readyz_reports_a_down_database(client, monkeypatch):
+    from django.db import connection
+
+    def broken_cursor(*args, **kwargs):
+        raise connection.Database.OperationalError("connection refused (port 1)")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "connection refused" in response.json()["checks"]["database"]["error"]
