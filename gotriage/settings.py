@@ -173,6 +173,10 @@ CELERY_TASK_ROUTES = {
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE: dict = {}  # filled by gotriage/celery.py from app settings
 
+# Shared cache (upload rate limits, task debouncing): Redis when configured.
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "gotriage"}}
+
 # --- Email -----------------------------------------------------------------
 EMAIL_BACKEND = env(
     "EMAIL_BACKEND",
@@ -213,6 +217,13 @@ GOTRIAGE_UPLOAD_RATE = env("GOTRIAGE_UPLOAD_RATE", "120/min")
 GOTRIAGE_RAW_RETENTION_DAYS = envint("GOTRIAGE_RAW_RETENTION_DAYS", 14)
 GOTRIAGE_SAMPLE_RETENTION_DAYS = envint("GOTRIAGE_SAMPLE_RETENTION_DAYS", 90)
 GOTRIAGE_STALE_AFTER_MINUTES = envint("GOTRIAGE_STALE_AFTER_MINUTES", 15)
+# Pipeline (apps/ingest): sweeper age, poison-message guard, sample thinning,
+# the window findings are scored over, and /metrics access.
+GOTRIAGE_SWEEP_AFTER_MINUTES = envint("GOTRIAGE_SWEEP_AFTER_MINUTES", 5)
+GOTRIAGE_MAX_ATTEMPTS = envint("GOTRIAGE_MAX_ATTEMPTS", 5)
+GOTRIAGE_DOWNSAMPLE_AFTER_DAYS = envint("GOTRIAGE_DOWNSAMPLE_AFTER_DAYS", 7)
+GOTRIAGE_FINDINGS_WINDOW_HOURS = envint("GOTRIAGE_FINDINGS_WINDOW_HOURS", 24)
+GOTRIAGE_METRICS_TOKEN = env("GOTRIAGE_METRICS_TOKEN")
 
 LOGGING = {
     "version": 1,

@@ -38,6 +38,8 @@ class Snapshot(models.Model):
     truncated = models.BooleanField(default=False)
     leak_profile = models.BooleanField(default=False)
     extra = models.JSONField(default=dict, blank=True)
+    # copied from the upload so canary comparisons can select by label
+    labels = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-captured_at"]
@@ -100,6 +102,9 @@ class BlockingSite(models.Model):
     last_seen = models.DateTimeField(default=timezone.now)
     last_count = models.IntegerField(default=0)
     peak_count = models.IntegerField(default=0)
+    # the count the site started from in the scoring window; back at or below
+    # it after being a suspect means auto-resolved
+    baseline_count = models.IntegerField(default=0)
     # verdict from goruntime.score_site, recomputed after every snapshot
     score = models.FloatField(default=0)
     suspect = models.BooleanField(default=False)

@@ -61,6 +61,8 @@ class GCCycle(models.Model):
     globals = models.BigIntegerField(null=True)
     procs = models.IntegerField(null=True)
     forced = models.BooleanField(default=False)
+    # goruntime GCCycle.to_dict(), so tuning can rebuild the cycle exactly
+    data = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["instance", "upload", "num"], name="uniq_gc_cycle")]

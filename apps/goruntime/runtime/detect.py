@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from ..common import ParseError, as_text
 from . import cgroup, expvar, gctrace, prometheus, runtime_metrics
@@ -9,8 +10,17 @@ from .model import RuntimeData
 from .timeutil import find_time
 
 
+# Known MemStats arrays the engine never uses (256 epoch-ns PauseEnd values, 61 BySize
+# classes): most of a /debug/vars payload. Dropped before decoding, as the stdlib JSON
+# decoder is the bottleneck for long series.
+_UNUSED_ARRAYS = re.compile(r'"(?:PauseEnd|BySize)"\s*:\s*\[[^\]]*\]\s*,?')
+
+
 def _json_docs(text: str):
     s = text.strip()
+    if s[:1] in ("{", "[") and ('"PauseEnd"' in s or '"BySize"' in s):
+        s = _UNUSED_ARRAYS.sub("", s)
+        s = re.sub(r",(\s*})", r"\1", s) if ",}" in s or ", }" in s else s
     if not s or s[0] not in "{[":
         return None
     try:
@@ -147,12 +157,12 @@ def _parse_text(text, name, lname, captured_at, started_at) -> RuntimeData:
     if prometheus.looks_like_prometheus(text):
         samples, ver, extra = prometheus.parse_prometheus(text, captured_at)
         return RuntimeData(kind="prometheus", samples=samples, go_version=ver, extra=extra)
+    if cgroup.looks_like_cgroup(text, name):
+        return RuntimeData(kind="cgroup", limits=cgroup.parse_cgroup(text, name))
     m = runtime_metrics.parse_metrics_text(text)
     if m is not None:
         s = runtime_metrics.metrics_sample(m, captured_at)
         return RuntimeData(kind="runtime_metrics", samples=[s])
-    if cgroup.looks_like_cgroup(text, name):
-        return RuntimeData(kind="cgroup", limits=cgroup.parse_cgroup(text, name))
     first = next((ln for ln in text.splitlines() if ln.strip()), "")[:60]
     raise ParseError(
         "unrecognised runtime input: expected expvar/MemStats JSON, a runtime/metrics dump, Prometheus "

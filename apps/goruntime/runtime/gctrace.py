@@ -15,10 +15,11 @@ from .model import GCCycle, RuntimeData
 
 MIB = 1 << 20
 
+_N = r"(\d+(?:\.\d+)?)"
 _GC_RE = re.compile(
-    r"\bgc (\d+) @(\d+(?:\.\d+)?)s (\d+)%((?: \([^)]*\))*): "
-    r"([\d.]+)\+([\d.]+)\+([\d.]+) ms clock, "
-    r"([\d.]+)\+([\d.]+)/([\d.]+)/([\d.]+)\+([\d.]+) ms cpu, "
+    r"\bgc (\d+) @" + _N + r"s (\d+)%((?: \([^)\n]*\))*): "
+    + _N + r"\+" + _N + r"\+" + _N + r" ms clock, "
+    + _N + r"\+" + _N + r"/" + _N + r"/" + _N + r"\+" + _N + r" ms cpu, "
     r"(\d+)->(\d+)->(\d+) MB, (\d+) MB goal"
     r"(?:, (\d+) MB stacks)?(?:, (\d+) MB globals)?, (\d+) P( \(forced\))?"
 )
@@ -51,82 +52,71 @@ def parse_gctrace(data: bytes | str, started_at: float | None = None) -> Runtime
     turns the `@Ns` offsets into unix times; otherwise `at` stays relative."""
     text = as_text(data)
     cycles: list[GCCycle] = []
+    restarts: list[int] = []
+    matched_lines: set[int] = set()
+    # One regex pass over the whole text (not a Python loop per line): 100k-line logs in well under 1 s.
+    pos, lineno = 0, 1
+    prev_num = None
+    base = started_at or 0.0
+    unix = started_at is not None
+    count = text.count
+    for m in _GC_RE.finditer(text):
+        lineno += count("\n", pos, m.start())
+        pos = m.start()
+        (num, t, pct, ann, c1, c2, c3, u1, u2, u3, u4, u5, h0, h1, h2, goal, stk, glb, procs, forced) = m.groups()
+        num = int(num)
+        t = float(t)
+        if prev_num is not None and num <= prev_num:
+            restarts.append(len(cycles))  # a new process started in the same log
+        prev_num = num
+        matched_lines.add(lineno)
+        cycles.append(GCCycle(
+            num, base + t, int(pct), (float(c1), float(c2), float(c3)),
+            (float(u1), float(u2), float(u3), float(u4), float(u5)),
+            int(h0) * MIB, int(h1) * MIB, int(h2) * MIB, int(goal) * MIB,
+            int(stk) * MIB if stk is not None else None, int(glb) * MIB if glb is not None else None,
+            int(procs), forced is not None, lineno, bool(ann) and "goroutine leak" in ann, t, unix,
+        ))
+    truncated = []
+    for m in _GC_PREFIX_RE.finditer(text):
+        ln = count("\n", 0, m.start()) + 1 if len(truncated) < 1000 else None
+        if ln is not None and ln not in matched_lines and not truncated.count(ln):
+            truncated.append(ln)
+        if len(truncated) >= 1000:
+            break
     pacer: list[dict] = []
     scav: list[dict] = []
-    truncated: list[int] = []
-    restarts: list[int] = []
-    other_lines = 0
-    gc_search = _GC_RE.search
-    prev_num = None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if "gc " in line and "ms clock" in line:
-            m = gc_search(line)
-            if m:
-                g = m.groups()
-                num = int(g[0])
-                t = float(g[1])
-                if prev_num is not None and num <= prev_num:
-                    restarts.append(len(cycles))  # a new process started in the same log
-                prev_num = num
-                cycles.append(GCCycle(
-                    num=num,
-                    at=t if started_at is None else started_at + t,
-                    cpu_pct=int(g[2]),
-                    clock_ms=(_f(g[4]), _f(g[5]), _f(g[6])),
-                    cpu_ms=(_f(g[7]), _f(g[8]), _f(g[9]), _f(g[10]), _f(g[11])),
-                    heap_start=int(g[12]) * MIB,
-                    heap_end=int(g[13]) * MIB,
-                    heap_live=int(g[14]) * MIB,
-                    heap_goal=int(g[15]) * MIB,
-                    stacks=int(g[16]) * MIB if g[16] is not None else None,
-                    globals=int(g[17]) * MIB if g[17] is not None else None,
-                    procs=int(g[18]),
-                    forced=g[19] is not None,
-                    line=lineno,
-                    leak_check="goroutine leak" in (g[3] or ""),
-                    t_rel=t,
-                    at_unix=started_at is not None,
-                ))
-                continue
-        if "gc " in line and _GC_PREFIX_RE.search(line):
-            truncated.append(lineno)
-            continue
-        if "pacer:" in line:
-            if len(pacer) < _MAX_EVENTS:
+    if "pacer:" in text or "scav" in text:
+        for lno, line in enumerate(text.splitlines(), 1):
+            if "pacer:" in line and len(pacer) < _MAX_EVENTS:
                 m = _PACER_CPU_RE.search(line)
                 if m:
-                    pacer.append({"line": lineno, "cpu_pct": _f(m.group(1)), "cpu_pct_expected": _f(m.group(2))})
-                else:
-                    m = _PACER_ASSIST_RE.search(line)
-                    if m:
-                        pacer.append({"line": lineno, "assist_ratio": _f(m.group(1)),
-                                      "scan_mb": int(m.group(2)), "start_mb": int(m.group(3)),
-                                      "goal_mb": int(m.group(4))})
-            continue
-        if "scav" in line:
-            m = _SCAV_RE.search(line)
-            if m:
-                if len(scav) < _MAX_EVENTS:
-                    scav.append({"line": lineno, "work_kib": int(m.group(1)),
+                    pacer.append({"line": lno, "cpu_pct": _f(m.group(1)), "cpu_pct_expected": _f(m.group(2))})
+                    continue
+                m = _PACER_ASSIST_RE.search(line)
+                if m:
+                    pacer.append({"line": lno, "assist_ratio": _f(m.group(1)), "scan_mb": int(m.group(2)),
+                                  "start_mb": int(m.group(3)), "goal_mb": int(m.group(4))})
+            elif "scav" in line and len(scav) < _MAX_EVENTS:
+                m = _SCAV_RE.search(line)
+                if m:
+                    scav.append({"line": lno, "work_kib": int(m.group(1)),
                                  "eager_kib": int(m.group(2)) if m.group(2) else None,
                                  "released_kib": int(m.group(3)), "util_pct": int(m.group(4)),
                                  "forced": "(forced)" in line})
-                continue
-            m = _SCVG_RE.search(line)
-            if m:
-                if len(scav) < _MAX_EVENTS:
-                    scav.append({"line": lineno, "inuse_mb": int(m.group(1)), "idle_mb": int(m.group(2)),
+                    continue
+                m = _SCVG_RE.search(line)
+                if m:
+                    scav.append({"line": lno, "inuse_mb": int(m.group(1)), "idle_mb": int(m.group(2)),
                                  "sys_mb": int(m.group(3)), "released_mb": int(m.group(4)),
                                  "consumed_mb": int(m.group(5))})
-                continue
-        if line.strip():
-            other_lines += 1
     if not cycles:
         if truncated:
             raise ParseError("gctrace: only truncated gc lines found", line=truncated[0])
         raise ParseError("no gctrace lines (`gc N @Ts P%: ...`) found")
+    total_lines = count("\n") + (0 if text.endswith("\n") else 1)
     extra = {
-        "other_lines": other_lines,
+        "other_lines": max(0, total_lines - len(cycles) - len(truncated)),
         "truncated_lines": truncated,
         "restarts": restarts,
         "pacer": pacer,

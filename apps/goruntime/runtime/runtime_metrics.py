@@ -68,6 +68,29 @@ def is_histogram(v) -> bool:
     return isinstance(v, dict) and isinstance(v.get("buckets"), list) and isinstance(v.get("counts"), list)
 
 
+def clean_histogram(v) -> dict | None:
+    """{buckets, counts} with numeric (or "+Inf"/"-Inf") edges and non-negative counts, else None."""
+    if not is_histogram(v):
+        return None
+    buckets, counts = v["buckets"], v["counts"]
+    if len(buckets) != len(counts) + 1 or not counts:
+        return None
+    edges = []
+    for b in buckets:
+        if isinstance(b, str) and b in ("+Inf", "-Inf", "Inf"):
+            edges.append(b)
+        elif isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b):
+            edges.append(b)
+        else:
+            return None
+    cs = []
+    for c in counts:
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c < 0:
+            return None
+        cs.append(int(c))
+    return {"buckets": edges, "counts": cs}
+
+
 def metrics_sample(m: dict, captured_at: float | None = None) -> MemSample:
     g = m.get
     s = MemSample(source="runtime_metrics")
@@ -124,8 +147,8 @@ def metrics_sample(m: dict, captured_at: float | None = None) -> MemSample:
     s.cpu_total_seconds = float(tot) if tot is not None else None
     s.limiter_last_enabled = _i(g("/gc/limiter/last-enabled:gc-cycle"))
     for name in ("/sched/pauses/total/gc:seconds", "/gc/pauses:seconds"):
-        h = g(name)
-        if is_histogram(h):
+        h = clean_histogram(g(name))
+        if h is not None:
             s.extra["pause_hist"] = {"buckets": list(h["buckets"]), "counts": list(h["counts"]), "metric": name}
             break
     known_prefixes = ("/memory/classes/", "/godebug/")

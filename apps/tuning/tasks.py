@@ -1,0 +1,19 @@
+"""Tuning tasks (queue `findings`: cheap, per service, after runtime samples)."""
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from apps.ingest import debounce
+
+from . import recompute
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError, InterfaceError), retry_backoff=2, max_retries=5)
+def recompute_recommendation(service_id: str) -> bool:
+    debounce.clear(recompute_recommendation.name, service_id)
+    return recompute.recompute(service_id) is not None
+
+
+def schedule_recommendation(service_id) -> None:
+    debounce.schedule(recompute_recommendation, service_id)

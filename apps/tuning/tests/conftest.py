@@ -1,0 +1,1 @@
+from tests.pipeline import *  # noqa: F401,F403  shared pipeline fixtures

@@ -1,0 +1,66 @@
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+import pytest
+
+from apps.web import charts, source
+from apps.web.series import TimeRange, parse_range, runtime_series, step_for
+from apps.web.tests import factories as F
+
+
+def test_step_keeps_charts_under_400_points():
+    assert step_for(3600) == 60
+    assert step_for(86400) == 300
+    assert step_for(30 * 86400) == 7200
+    for span in (600, 3600 * 5, 86400 * 3, 86400 * 90):
+        assert span / step_for(span) <= 400
+
+
+def test_parse_range_accepts_presets_and_iso_times():
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=dt_timezone.utc)
+    assert parse_range({"range": "7d"}, now).start == now - timedelta(days=7)
+    tr = parse_range({"from": "2026-11-20T10:00", "to": "2026-11-21T10:00"}, now)
+    assert tr.label == "custom" and tr.seconds == 86400
+    assert parse_range({"from": "garbage"}, now).label == "24h"
+    assert parse_range({"from": "2026-11-22T10:00", "to": "2026-11-21T10:00"}, now).label == "24h"
+
+
+@pytest.mark.django_db
+def test_runtime_series_buckets_in_sql_and_takes_the_worst_instance(service):
+    start = datetime(2026, 11, 24, 0, 0, tzinfo=dt_timezone.utc)
+    a, b = F.instance(service, "a"), F.instance(service, "b")
+    F.mem_samples(service, a, start, n=60, heap0=10 * F.MIB, growth=0)
+    F.mem_samples(service, b, start, n=60, heap0=30 * F.MIB, growth=0)
+    out = runtime_series(service, TimeRange(start, start + timedelta(hours=1), "1h"))
+    assert len(out["x"]) == 60
+    tr = TimeRange(start, start + timedelta(hours=24), "24h")  # 300 s buckets
+    out = runtime_series(service, tr)
+    assert len(out["x"]) == 12
+    assert out["heap"][0] == 32 * F.MIB  # max over instances
+    assert out["gc_per_min"][1] == pytest.approx(3.0)  # num_gc += 3 per minute on each instance
+    assert out["gomemlimit"] is None
+
+
+def test_plot_safe_neutralises_markup():
+    assert charts.plot_safe("<script>alert(1)</script>") == "‹script›alert(1)‹/script›"
+    assert len(charts.plot_safe("x" * 500, 40)) == 40
+
+
+@pytest.mark.parametrize("function,expected", [
+    ("github.com/acme/shop/internal/orders.(*Fetcher).Fetch.func1", "orders.(*Fetcher).Fetch.func1"),
+    ("net/http.(*persistConn).readLoop", "http.(*persistConn).readLoop"),
+    ("main.main", "main.main"),
+    ("<script>alert(1)</script>", "<script>alert(1)</script>"),
+    ("example.com/m.Map[go.shape.string,go.shape.int].Get", "m.Map[go.shape.string,go.shape.int].Get"),
+])
+def test_short_function(function, expected):
+    assert source.short_function(function) == expected
+
+
+def test_source_links_only_own_code(service):
+    service.repo_url_template = "https://git.example/shop/blob/main/{path}#L{line}"
+    service.module_prefixes = "github.com/acme/shop"
+    url = source.source_url(service, "github.com/acme/shop/internal/orders.(*F).Fetch", "/build/src/shop/internal/orders/fetch.go", 36)
+    assert url == "https://git.example/shop/blob/main/internal/orders/fetch.go#L36"
+    assert source.source_url(service, "github.com/acme/shop.Run", "/x/shop/run.go", 5) == "https://git.example/shop/blob/main/run.go#L5"
+    assert source.source_url(service, "runtime.gopark", "/usr/local/go/src/runtime/proc.go", 435) is None
+    assert source.source_url(service, "github.com/other/lib.F", "/go/pkg/mod/lib/f.go", 1) is None
