@@ -96,18 +96,25 @@ def make_debug2(n: int, seed: int = 1) -> str:
     return "".join(out)
 
 
-def make_debug1(n: int) -> str:
+def make_debug1(n: int, distinct_labels: int = 0) -> str:
     n_send, n_conn = n // 2, n // 4
     n_sel = n - n_send - n_conn
     out = [f"goroutine profile: total {n}\n"]
     for cnt, stack in ((n_send, _SEND_STACK), (n_conn, _CONN_STACK), (n_sel, _SELECT_STACK)):
         pcs = " ".join(f"0x{0x400000 + 16 * i:x}" for i in range(len(stack) + 2))
-        out.append(f"{cnt} @ {pcs}\n")
-        for i, (fn, loc, _) in enumerate(stack):
-            if fn.endswith(".gowrap1"):
+        parts = max(1, distinct_labels)
+        for p in range(parts):
+            c = cnt // parts + (1 if p < cnt % parts else 0)
+            if c == 0:
                 continue
-            out.append(f"#\t0x{0x400000 + 16 * i:x}\t{fn}+0x{16 + i:x}\t{loc}\n")
-        out.append("\n")
+            out.append(f"{c} @ {pcs}\n")
+            if distinct_labels:
+                out.append(f'# labels: {{"route":"/api/r{p}"}}\n')
+            for i, (fn, loc, _) in enumerate(stack):
+                if fn.endswith(("gowrap1", "gowrap2")):
+                    continue
+                out.append(f"#\t0x{0x400000 + 16 * i:x}\t{fn}+0x{16 + i:x}\t{loc}\n")
+            out.append("\n")
     return "".join(out)
 
 
@@ -241,6 +248,7 @@ def bench(sizes, repeat: int, mem: bool):
         text = make_debug2(n)
         raw = text.encode()
         d1 = make_debug1(n).encode()
+        d1l = make_debug1(n, distinct_labels=200).encode()
         pb = make_proto(n)
         pb_labels = make_proto(n, distinct_labels=200)
 
@@ -251,17 +259,19 @@ def bench(sizes, repeat: int, mem: bool):
         t2 = _time(run(raw), repeat)
         tp = _time(lambda: gr.parse_dump(raw), repeat)
         t1 = _time(run(d1), repeat)
+        t1l = _time(run(d1l), repeat)
         tpb = _time(run(pb), repeat)
         tpbl = _time(run(pb_labels), repeat)
         peak = _peak(run(raw)) if mem else None
         rows.append({"n": n, "mib": len(raw) / 2**20, "groups": len(groups),
                      "debug2_s": t2, "debug2_parse_s": tp, "debug1_s": t1, "proto_s": tpb,
                      "proto_labels_s": tpbl, "proto_bytes": len(pb), "peak": peak,
-                     "debug1_bytes": len(d1)})
+                     "debug1_bytes": len(d1), "debug1_labels_s": t1l})
         r = rows[-1]
         print(f"{n:>7} goroutines  {r['mib']:6.1f} MiB  groups={r['groups']:<3} "
               f"debug2 parse+group {t2:6.3f}s (parse {tp:.3f}s) "
-              f"{r['mib'] / t2:6.1f} MiB/s {n / t2:9.0f} g/s | debug1 {t1 * 1000:6.2f} ms | "
+              f"{r['mib'] / t2:6.1f} MiB/s {n / t2:9.0f} g/s | debug1 {t1 * 1000:6.2f} ms, "
+              f"200-label debug1 {t1l * 1000:6.2f} ms ({len(d1l) / 2**20 / t1l:5.1f} MiB/s) | "
               f"proto {tpb * 1000:6.2f} ms, 200-label proto {tpbl * 1000:6.2f} ms"
               + (f" | peak {peak / 2**20:6.1f} MiB ({peak / len(raw):.2f}x input)" if peak else ""),
               flush=True)
@@ -296,6 +306,23 @@ def main(argv=None):
     print(f"Python {platform.python_version()} on {platform.machine()}, pid {os.getpid()}")
     bench(a.sizes, a.repeat, not a.no_mem)
     bench_real([n for n in a.sizes if n >= 10000], a.repeat)
+    compare_proto_decoders()
+
+
+
+def compare_proto_decoders(repeat: int = 5):
+    """End to end (bytes -> Records) with the protobuf runtime vs the pure-Python
+    wire reader, on profiles with growing numbers of distinct samples."""
+    from google.protobuf import __version__ as pbv
+    from google.protobuf.internal import api_implementation
+    from apps.goruntime.goroutines.pprof_proto import parse_proto
+    for labels in (0, 200, 5000):
+        raw = gzip.decompress(make_proto(100000, distinct_labels=labels))
+        lib = _time(lambda: parse_proto(raw, use_protobuf=True), repeat)
+        own = _time(lambda: parse_proto(raw, use_protobuf=False), repeat)
+        print(f"proto decode+records, {3 * max(1, labels):>5} samples ({len(raw) / 1024:7.1f} KiB): "
+              f"protobuf {pbv} ({api_implementation.Type()}) {lib * 1000:7.2f} ms | "
+              f"pure-Python wire reader {own * 1000:7.2f} ms", flush=True)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.services.access import service_for_user
+from apps.services.filtering import to_utc
 from apps.services.auth import AgentTokenAuthentication, is_agent
 from apps.services.models import Service
 
 from . import canary, queries
 from .filters import BlockingSiteFilter, SnapshotFilter
-from .models import BlockingSite, Snapshot
+from .models import Snapshot
 from .serializers import (
     BlockingSiteDetailSerializer,
     BlockingSiteSerializer,
@@ -51,11 +52,10 @@ def parse_time_param(request, name: str, required: bool = False):
         parsed = None
     if parsed is None:
         raise ValidationError({name: f"{value[:40]!r} is not an RFC 3339 time"})
-    if parsed.tzinfo is None:
-        from datetime import timezone as dt_timezone
-
-        parsed = parsed.replace(tzinfo=dt_timezone.utc)
-    return parsed
+    try:
+        return to_utc(parsed)
+    except OverflowError:
+        raise ValidationError({name: "out of range"}) from None
 
 
 def int_param(request, name: str, default: int, low: int, high: int) -> int:

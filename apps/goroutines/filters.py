@@ -1,5 +1,7 @@
 import django_filters
 
+from apps.services.filtering import UTCDateTimeFilter
+
 from .models import BlockingSite, Lifecycle, Snapshot, TriageState
 
 
@@ -7,8 +9,8 @@ class SnapshotFilter(django_filters.FilterSet):
     service = django_filters.CharFilter(field_name="service__slug")
     instance = django_filters.CharFilter(field_name="instance__name")
     version = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="lt")
+    since = UTCDateTimeFilter(field_name="captured_at", lookup_expr="gte")
+    until = UTCDateTimeFilter(field_name="captured_at", lookup_expr="lt")
     leak_profile = django_filters.BooleanFilter()
 
     class Meta:

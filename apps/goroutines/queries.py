@@ -6,7 +6,6 @@ access rule and these stay plain data helpers.
 """
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
@@ -14,7 +13,7 @@ from django.db.models import Count, Max, OuterRef, QuerySet, Subquery, Sum
 from apps.services.models import Service
 
 from .findings import build_series
-from .models import BlockingSite, Lifecycle, SiteSample, Snapshot, SnapshotGroup, StackSignature, TriageState
+from .models import BlockingSite, Lifecycle, SiteSample, Snapshot, StackSignature, TriageState
 
 DIFF_STATUSES = ("new", "gone", "grown", "shrunk", "same")
 

@@ -10,11 +10,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
-from rest_framework.exceptions import APIException, ParseError, PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from apps.services.auth import AgentTokenAuthentication, is_agent
+from apps.services.filtering import to_utc
 from apps.services.models import Service
 
 from . import intake
@@ -63,9 +64,10 @@ def _parse_time(value: str) -> datetime:
         parsed = None
     if parsed is None:
         raise Invalid({"error": f"captured_at {value[:40]!r} is not an RFC 3339 time", "field": "captured_at"})
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt_timezone.utc)
-    return parsed
+    try:
+        return to_utc(parsed)
+    except OverflowError:
+        raise Invalid({"error": "captured_at is out of range", "field": "captured_at"}) from None
 
 
 def meta_from(params) -> intake.Meta:
@@ -116,7 +118,11 @@ def _read_raw(request) -> bytes:
             raise Invalid({"error": "Content-Encoding: gzip but the body is not gzip"})
         # A gzip body is stored as is (decode() reads it); only a gzip-format
         # artefact (a .pb.gz) sent with transport gzip loses the outer layer.
-        if zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, 2) == intake.GZIP_MAGIC:
+        try:
+            inner_head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(body, 2)
+        except zlib.error as exc:
+            raise Invalid({"error": f"corrupt gzip body: {exc}"}) from None
+        if inner_head == intake.GZIP_MAGIC:
             try:
                 return intake.gunzip_bounded(body, settings.GOTRIAGE_MAX_DECOMPRESSED_BYTES)
             except intake.TooLarge as exc:

@@ -11,7 +11,7 @@ import logging
 from django.core.cache import cache
 
 log = logging.getLogger(__name__)
-DELAY_SECONDS = 3
+DELAY_SECONDS = 1
 
 
 def _key(name: str, service_id) -> str:

@@ -1,5 +1,7 @@
 import django_filters
 
+from apps.services.filtering import UTCDateTimeFilter
+
 from .models import Kind, Status, Upload
 
 
@@ -8,8 +10,8 @@ class UploadFilter(django_filters.FilterSet):
     instance = django_filters.CharFilter(field_name="instance__name")
     status = django_filters.ChoiceFilter(choices=Status.choices)
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
-    received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
-    received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
+    received_after = UTCDateTimeFilter(field_name="received_at", lookup_expr="gte")
+    received_before = UTCDateTimeFilter(field_name="received_at", lookup_expr="lt")
 
     class Meta:
         model = Upload

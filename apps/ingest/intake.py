@@ -22,8 +22,14 @@ from apps.services.models import Instance, Service
 from . import detect
 from .models import Status, Upload
 
+try:  # ISA-L inflates about twice as fast as zlib: most of an upload's CPU cost
+    from isal import isal_zlib as _inflate
+except ImportError:  # pragma: no cover - optional speed-up
+    _inflate = zlib
+
 log = logging.getLogger(__name__)
 GZIP_MAGIC = b"\x1f\x8b"
+INFLATE_ERRORS = tuple({zlib.error, getattr(_inflate, "error", zlib.error)})
 
 
 class TooLarge(Exception):
@@ -51,20 +57,23 @@ class Meta:
 
 def gunzip_bounded(data: bytes, limit: int) -> bytes:
     """Decompress gzip (multi-member too), refusing output beyond `limit` bytes."""
-    out = bytearray()
-    rest = data
-    while rest.startswith(GZIP_MAGIC):
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    parts, total, rest = [], 0, data
+    while rest[:2] == GZIP_MAGIC:
+        d = _inflate.decompressobj(16 + zlib.MAX_WBITS)
         try:
-            out += d.decompress(rest, limit + 1 - len(out))
-        except zlib.error as exc:
+            chunk = d.decompress(rest, limit + 1 - total)
+        except INFLATE_ERRORS as exc:
             raise Rejected(f"corrupt gzip data: {exc}") from None
-        if len(out) > limit or d.unconsumed_tail:
+        total += len(chunk)
+        parts.append(chunk)
+        if total > limit or d.unconsumed_tail:
             raise TooLarge(f"decompressed size exceeds {limit} bytes")
         if not d.eof:
             raise Rejected("truncated gzip data")
         rest = d.unused_data
-    return bytes(out) if out else data
+    if not parts:
+        return data
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def decode(body: bytes) -> bytes:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.goroutines.models import Snapshot
 from apps.services.models import Instance
+from apps.telemetry import rollup
 from apps.telemetry.models import GCCycle, MemSample
 
 from .models import Kind, Status, Upload
@@ -95,9 +96,12 @@ def process(upload_id, force: bool = False) -> str:
             return Outcome.GONE
         # Whatever an earlier (crashed or forced) run wrote goes first.
         Snapshot.objects.filter(upload=upload).delete()
+        previous_samples = list(MemSample.objects.filter(upload=upload).only("service_id", "instance_id", "at"))
         MemSample.objects.filter(upload=upload).delete()
         GCCycle.objects.filter(upload=upload).delete()
         follow_up = _persist(upload, parsed, groups)
+        if previous_samples:  # hours the earlier run touched get recomputed too
+            rollup.refresh_for_samples(previous_samples)
         Upload.objects.filter(pk=upload.pk).update(
             status=Status.PROCESSED, error="", error_line=None, processed_at=timezone.now(),
         )

@@ -14,7 +14,7 @@ from django.core.files.storage import default_storage
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from apps.telemetry.models import GCCycle, MemSample
+from apps.telemetry.models import GCCycle, MemSample, MemSampleHour
 
 from .models import Upload
 
@@ -40,9 +40,14 @@ def prune_raw(now=None) -> int:
 
 
 def downsample_samples(now=None) -> int:
-    """Older than DOWNSAMPLE_AFTER_DAYS keep one MemSample per instance per hour; beyond retention, delete."""
+    """Older than DOWNSAMPLE_AFTER_DAYS keep one MemSample per instance per hour; beyond retention, delete.
+
+    Charts over thinned ranges read the hourly rollups (MemSampleHour), which
+    were computed from the full-resolution samples before thinning.
+    """
     now = now or timezone.now()
     removed = _delete_in_batches(MemSample.objects.filter(at__lt=now - timedelta(days=settings.GOTRIAGE_SAMPLE_RETENTION_DAYS)))
+    removed += _delete_in_batches(MemSampleHour.objects.filter(hour__lt=now - timedelta(days=settings.GOTRIAGE_SAMPLE_RETENTION_DAYS)))
     removed += _delete_in_batches(GCCycle.objects.filter(at__lt=now - timedelta(days=settings.GOTRIAGE_SAMPLE_RETENTION_DAYS)))
     # Thin a bounded window each run (the day that just crossed the line), so work per run stays small.
     end = now - timedelta(days=settings.GOTRIAGE_DOWNSAMPLE_AFTER_DAYS)

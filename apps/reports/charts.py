@@ -25,7 +25,7 @@ ACCENT, BAD, WARN, MUTED, LINE = "#2563eb", "#c0392b", "#b7791f", "#6b7385", "#e
 def _figure() -> tuple[Figure, object]:
     fig = Figure(figsize=(WIDTH_PX / 100, HEIGHT_PX / 100), dpi=100 * SCALE)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.09, 0.17, 0.89, 0.72))
+    ax = fig.add_axes((0.09, 0.17, 0.86, 0.72))  # room for the last day label on the right
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
@@ -42,9 +42,18 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def _time_axis(ax, tz) -> None:
+def _time_axis(ax, tz, span: tuple[datetime, datetime] | None) -> None:
+    # Always the report's week: a lone point would otherwise widen the axis to years.
+    if span:
+        ax.set_xlim(*span)
     ax.xaxis.set_major_locator(mdates.DayLocator(tz=tz))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d", tz=tz))
+
+
+def _line(ax, xs, ys) -> None:
+    # Sparse series (a service that started reporting yesterday) still show their points.
+    marker = "o" if len(xs) < 12 else None
+    ax.plot(xs, ys, color=ACCENT, linewidth=1.4, marker=marker, markersize=3)
 
 
 def human_bytes(n: float) -> str:
@@ -59,15 +68,17 @@ def _note(ax, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=MUTED, fontsize=8)
 
 
-def goroutines_png(points: list[tuple[datetime, float]], tz, title: str = "Goroutines") -> bytes:
+def goroutines_png(points: list[tuple[datetime, float]], tz, title: str = "Goroutines",
+                   span: tuple[datetime, datetime] | None = None) -> bytes:
     fig, ax = _figure()
     ax.set_title(title, loc="left", fontsize=8, color=MUTED, pad=4)
     if points:
         xs, ys = zip(*points)
-        ax.plot(xs, ys, color=ACCENT, linewidth=1.4)
+        _line(ax, xs, ys)
         ax.fill_between(xs, ys, color=ACCENT, alpha=0.08, linewidth=0)
-        ax.set_ylim(bottom=0)
-        _time_axis(ax, tz)
+        ax.set_ylim(0, max(ys) * 1.1 or 1)
+        _time_axis(ax, tz, span)
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     else:
         ax.set_xticks([]), ax.set_yticks([])
@@ -83,7 +94,8 @@ def _byte_unit(top: float) -> tuple[float, str]:
 
 
 def memory_png(points: list[tuple[datetime, float]], tz, limit: float | None = None,
-               alert: float | None = None, title: str = "Peak RSS") -> bytes:
+               alert: float | None = None, title: str = "Peak RSS",
+               span: tuple[datetime, datetime] | None = None) -> bytes:
     fig, ax = _figure()
     if points:
         xs, ys = zip(*points)
@@ -91,7 +103,7 @@ def memory_png(points: list[tuple[datetime, float]], tz, limit: float | None = N
         # Plot in one unit so the tick locator picks round numbers (256 MiB, not 190.7 MiB).
         scale, unit = _byte_unit(top)
         ax.set_title(f"{title}, {unit}", loc="left", fontsize=8, color=MUTED, pad=4)
-        ax.plot(xs, [y / scale for y in ys], color=ACCENT, linewidth=1.4)
+        _line(ax, xs, [y / scale for y in ys])
         lines = sorted(((v, c, label) for v, c, label in ((limit, BAD, "limit"), (alert, WARN, "alert")) if v), reverse=True)
         for index, (value, colour, label) in enumerate(lines):
             ax.axhline(value / scale, color=colour, linewidth=1, linestyle="--")
@@ -102,7 +114,7 @@ def memory_png(points: list[tuple[datetime, float]], tz, limit: float | None = N
                         ha="right" if above else "left", va="bottom" if above else "top", color=colour, fontsize=6.5)
         ax.set_ylim(0, top / scale * 1.15)
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-        _time_axis(ax, tz)
+        _time_axis(ax, tz, span)
     else:
         ax.set_title(title, loc="left", fontsize=8, color=MUTED, pad=4)
         ax.set_xticks([]), ax.set_yticks([])

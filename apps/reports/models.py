@@ -136,7 +136,8 @@ class ReportSubscription(models.Model):
         from .emails import report_message
         from .weekly import build_report
 
-        log = SentReport.reserve(self.team, week_label(slot))
+        week = week_label(slot)
+        log = SentReport.reserve(self.team, week)
         if log is None:
             return None
         delivered = []
@@ -144,7 +145,7 @@ class ReportSubscription(models.Model):
             # A team without services has nothing to report: no mail, but the week counts as done.
             recipients = self.recipients() if self.team.services.exists() else []
             if recipients:
-                report = build_report(self.team, end=min(slot, now))
+                report = build_report(self.team, end=min(slot, now), week=week)
                 with get_connection() as connection:
                     for user in recipients:
                         connection.send_messages([report_message(report, user)])

@@ -24,6 +24,7 @@ WEEK = timedelta(days=7)
 DAY = timedelta(days=1)
 MAX_CHARTED_SERVICES = 12  # keeps a big team's mail under a couple of MB
 LOW_HEADROOM = 0.15
+MIN_GROWTH = 5  # goroutines; smaller changes are noise, not news
 
 
 @dataclass
@@ -157,9 +158,9 @@ def _rec_changes(service, start, end) -> list[dict]:
             changes.append({"at": rec.created_at, "diffs": diffs})
         elif previous is None:
             changes.append({"at": rec.created_at, "diffs": [
-                {"name": "GOMAXPROCS", "old": "—", "new": _fmt_setting("GOMAXPROCS", rec.gomaxprocs)},
-                {"name": "GOGC", "old": "—", "new": _fmt_setting("GOGC", rec.gogc)},
-                {"name": "GOMEMLIMIT", "old": "—", "new": _fmt_setting("GOMEMLIMIT", rec.gomemlimit)},
+                {"name": "GOMAXPROCS", "old": None, "new": _fmt_setting("GOMAXPROCS", rec.gomaxprocs)},
+                {"name": "GOGC", "old": None, "new": _fmt_setting("GOGC", rec.gogc)},
+                {"name": "GOMEMLIMIT", "old": None, "new": _fmt_setting("GOMEMLIMIT", rec.gomemlimit)},
             ], "first": True})
         previous = rec
     return changes
@@ -188,7 +189,7 @@ def _section(service: Service, start: datetime, end: datetime, tz) -> tuple[Serv
         )
         .filter(end_max__isnull=False)
         .annotate(growth=F("end_max") - F("start_max"))
-        .filter(growth__gt=0)
+        .filter(growth__gte=MIN_GROWTH)
         .order_by("-growth")[:5]
     )
     section.top_growth = [_site_row(s, start=s.start_max, end=s.end_max, growth=s.growth) for s in growing]
@@ -198,8 +199,8 @@ def _section(service: Service, start: datetime, end: datetime, tz) -> tuple[Serv
     return section, series, mem_series
 
 
-def build_report(team: Team, end: datetime | None = None, *, with_charts: bool = True) -> WeeklyReport:
-    """The report for the seven days up to `end` (default: now)."""
+def build_report(team: Team, end: datetime | None = None, *, with_charts: bool = True, week: str | None = None) -> WeeklyReport:
+    """The report for the seven days up to `end` (default: now), named after `week` (default: end's week)."""
     end = end or timezone.now()
     start = end - WEEK
     tz = conf.report_tz()
@@ -213,9 +214,9 @@ def build_report(team: Team, end: datetime | None = None, *, with_charts: bool =
         slug = section.service.slug
         section.goroutine_cid = f"goroutines-{slug}@gotriage"
         section.memory_cid = f"memory-{slug}@gotriage"
-        images[section.goroutine_cid] = charts.goroutines_png(series, tz, "Goroutines (hourly, all instances)")
+        images[section.goroutine_cid] = charts.goroutines_png(series, tz, "Goroutines (hourly, all instances)", span=(start, end))
         images[section.memory_cid] = charts.memory_png(
-            mem_series, tz, section.memory.get("limit"), section.memory.get("alert"), "Peak RSS (hourly)"
+            mem_series, tz, section.memory.get("limit"), section.memory.get("alert"), "Peak RSS (hourly)", span=(start, end)
         )
 
     sections = [b[0] for b in built]
@@ -229,4 +230,4 @@ def build_report(team: Team, end: datetime | None = None, *, with_charts: bool =
         "firing_alerts": Alert.objects.filter(service__team=team, state=AlertState.FIRING).count(),
         "rec_changes": sum(len(s.rec_changes) for s in sections),
     }
-    return WeeklyReport(team=team, start=start, end=end, week=week_label(end), fleet=fleet, services=sections, images=images)
+    return WeeklyReport(team=team, start=start, end=end, week=week or week_label(end), fleet=fleet, services=sections, images=images)

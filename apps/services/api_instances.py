@@ -4,6 +4,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import mixins, serializers, viewsets
 
+from .filtering import UTCDateTimeFilter
 from .models import Instance, Service
 from .serializers import InstanceSerializer
 
@@ -18,7 +19,7 @@ class InstanceListSerializer(InstanceSerializer):
 class InstanceFilter(django_filters.FilterSet):
     service = django_filters.CharFilter(field_name="service__slug")
     name = django_filters.CharFilter()
-    seen_since = django_filters.IsoDateTimeFilter(field_name="last_seen", lookup_expr="gte")
+    seen_since = UTCDateTimeFilter(field_name="last_seen", lookup_expr="gte")
     go_version = django_filters.CharFilter()
 
     class Meta:

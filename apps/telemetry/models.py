@@ -67,3 +67,23 @@ class GCCycle(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["instance", "upload", "num"], name="uniq_gc_cycle")]
         indexes = [models.Index(fields=["service", "at"], name="gccycle_service_time")]
+
+
+class MemSampleHour(models.Model):
+    """Hourly rollup of one instance's MemSamples: long-range charts read these, not raw rows.
+
+    `stats` maps metric → [sum, min, max, n] so buckets of any whole number
+    of hours merge exactly (avg = Σsum / Σn). Rebuilt for the touched hours
+    whenever samples arrive, so it is never more than one upload behind.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    hour = models.DateTimeField()
+    samples = models.IntegerField(default=0)
+    stats = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "hour"], name="uniq_memsample_hour")]
+        # long-range runtime series per service
+        indexes = [models.Index(fields=["service", "hour"], name="memsamplehour_service_time")]

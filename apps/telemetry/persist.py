@@ -6,6 +6,7 @@ from datetime import datetime, timezone as dt_timezone
 
 from apps.services.models import Instance
 
+from . import rollup
 from .models import GCCycle, MemSample
 
 BATCH = 2000
@@ -41,6 +42,7 @@ def save_runtime(upload, data) -> tuple[int, int]:
     captured = upload.captured_at.timestamp()
     samples = [_mem_sample(upload, s, captured, data.kind) for s in data.samples]
     MemSample.objects.bulk_create(samples, batch_size=BATCH)
+    rollup.refresh_for_samples(samples)
     cycles = _gc_cycles(upload, data.gc_cycles, captured)
     GCCycle.objects.bulk_create(cycles, batch_size=BATCH, ignore_conflicts=True)
     _update_instance(upload.instance, data)

@@ -13,7 +13,8 @@ from django.db.models import Avg, F, Func, IntegerField, Max, Min
 
 from apps.services.models import Service
 
-from .models import GCCycle, MemSample
+from .models import GCCycle, MemSample, MemSampleHour
+from .rollup import hour_of
 
 SAMPLE_METRICS = (
     "heap_alloc", "heap_inuse", "heap_sys", "heap_released", "next_gc", "sys", "stack_inuse", "rss",
@@ -22,6 +23,8 @@ SAMPLE_METRICS = (
 GC_METRICS = ("pause_ns", "heap_live", "heap_goal", "heap_start", "cpu_pct")
 AGGREGATES = {"avg": Avg, "max": Max, "min": Min}
 MAX_POINTS = 2000
+ROLLUP_FROM_SECONDS = 3600
+FLOAT_METRICS = {"gc_cpu_fraction"}
 DEFAULT_POINTS = 500
 
 
@@ -73,7 +76,14 @@ def runtime_series(
         raise ValueError(f"agg must be one of {', '.join(AGGREGATES)}")
     size = bucket_seconds(since, until, points)
     series: dict = {}
-    for model, names in ((MemSample, [m for m in metrics if m in SAMPLE_METRICS]), (GCCycle, [m for m in metrics if m in GC_METRICS])):
+    sample_names = [m for m in metrics if m in SAMPLE_METRICS]
+    if sample_names and size >= ROLLUP_FROM_SECONDS:
+        # Hour-or-wider buckets come from the hourly rollups (a few thousand rows
+        # for 30 days × 10 instances instead of 432,000). Whole hours keep merges exact.
+        size = math.ceil(size / 3600) * 3600
+        _from_rollups(series, service, sample_names, since, until, size, instance, per_instance, agg)
+        sample_names = []
+    for model, names in ((MemSample, sample_names), (GCCycle, [m for m in metrics if m in GC_METRICS])):
         if not names:
             continue
         qs = model.objects.filter(service=service, at__gte=since, at__lt=until)
@@ -99,6 +109,36 @@ def runtime_series(
         out.append(entry)
     out.sort(key=lambda e: e.get("instance") or "")
     return {"bucket_seconds": size, "since": since, "until": until, "agg": agg, "series": out}
+
+
+def _from_rollups(series: dict, service, names, since, until, size, instance, per_instance, agg) -> None:
+    qs = MemSampleHour.objects.filter(service=service, hour__gte=hour_of(since), hour__lt=until)
+    if instance:
+        qs = qs.filter(instance__name=instance)
+    merged: dict = {}
+    for hour, stats, inst_name in qs.values_list("hour", "stats", "instance__name").iterator():
+        bucket = int(hour.timestamp()) // size
+        key = (inst_name if per_instance else None, bucket)
+        acc = merged.setdefault(key, {})
+        for m in names:
+            entry = stats.get(m)
+            if not entry:
+                continue
+            total, low, high, n = entry
+            cur = acc.get(m)
+            acc[m] = [total, low, high, n] if cur is None else [cur[0] + total, min(cur[1], low), max(cur[2], high), cur[3] + n]
+    for (name, bucket), acc in merged.items():
+        point = series.setdefault(name, {}).setdefault(bucket, {"at": _iso(bucket, size)})
+        for m in names:
+            entry = acc.get(m)
+            if entry is None:
+                point[m] = None
+            elif agg == "avg":
+                point[m] = entry[0] / entry[3]
+            else:
+                point[m] = entry[1] if agg == "min" else entry[2]
+            if isinstance(point[m], float) and m not in FLOAT_METRICS and agg != "avg":
+                point[m] = int(point[m])
 
 
 def default_range(hours: int = 24, now: datetime | None = None) -> tuple[datetime, datetime]:

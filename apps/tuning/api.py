@@ -4,6 +4,7 @@ from __future__ import annotations
 import django_filters
 from rest_framework import mixins, serializers, viewsets
 
+from apps.services.filtering import UTCDateTimeFilter
 from apps.services.models import Service
 
 from .models import Recommendation
@@ -19,7 +20,7 @@ class RecommendationSerializer(serializers.ModelSerializer):
 
 class RecommendationFilter(django_filters.FilterSet):
     service = django_filters.CharFilter(field_name="service__slug")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    since = UTCDateTimeFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Recommendation

@@ -35,6 +35,12 @@ def is_stdlib(function: str) -> bool:
 
 
 def source_url(service, function: str, file: str, line) -> str | None:
+    url = _source_url(service, function, file, line)
+    # only web links: a template set elsewhere (admin, API) must not become a javascript: href
+    return url if url and url.startswith(("https://", "http://")) else None
+
+
+def _source_url(service, function: str, file: str, line) -> str | None:
     if not service.repo_url_template or not file:
         return None
     name = file.rsplit("/", 1)[-1]

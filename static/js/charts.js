@@ -35,8 +35,12 @@
       document.getElementById("p-gcmin").textContent = res.gc_per_minute == null ? "—" : res.gc_per_minute.toFixed(2);
       document.getElementById("p-peak").textContent = fmtBytes(res.peak_heap_bytes);
       document.getElementById("p-gccpu").textContent = res.gc_cpu_fraction == null ? "—" : (100 * res.gc_cpu_fraction).toFixed(1) + "%";
+      document.getElementById("whatif-thrash").hidden = !res.thrash;
+      document.getElementById("whatif-limited").textContent = res.limited_by ? "Heap goal set by: " + res.limited_by : "";
       // traces 2 and 3 are the prediction (see apps/web/charts.whatif_chart)
       Plotly.restyle(plot, { x: [res.x, res.x], y: [res.goal, res.peak] }, [2, 3]);
+      var gc = document.getElementById("chart-whatif-gc-plot");
+      if (gc && gc.data) Plotly.restyle(gc, { y: [[res.recorded_gc_per_minute, res.gc_per_minute]] }, [0]);
     }
 
     function update() {

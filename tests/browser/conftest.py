@@ -1,8 +1,10 @@
 """Real-browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live_server.
 
 Reusable: `browser_page` is a fresh Playwright page (1440×900, UTC) in its own
-context; `login(page, live_server, user)` signs in through the real form;
-`screenshot(page, name)` saves docs/screenshots/<name>.png.
+context, with `page.js_errors` collecting uncaught page errors;
+`login(page, live_server, user)` signs in through the real form;
+`screenshot(page, name)` saves docs/screenshots/<name>.png;
+`wait_for_charts(page)` waits until plotly has drawn every chart.
 
 Playwright's sync API runs an event loop in this thread, which makes Django
 refuse ORM calls made from the test body; the live server runs in its own
@@ -46,7 +48,9 @@ def chromium_browser():
 
 
 @pytest.fixture
-def browser_page(chromium_browser, transactional_db):
+def browser_page(chromium_browser):
+    """A fresh page. Needs no database: `page.set_content(html)` works (e.g. to screenshot an email);
+    tests that use `live_server` get a transactional database from pytest-django automatically."""
     context = chromium_browser.new_context(viewport={"width": 1440, "height": 900}, timezone_id="UTC", locale="en-US")
     page = context.new_page()
     page.set_default_timeout(15_000)

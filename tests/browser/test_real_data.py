@@ -40,7 +40,7 @@ def fleet(team, service):
     ]
     for svc, run, inst in runs:
         _, raw = AgentToken.issue(svc, name="agent")
-        load_run(client, raw, run, inst, now - timedelta(minutes=26))
+        load_run(client, raw, run, inst, now - timedelta(minutes=101), spacing=timedelta(minutes=20))
     F.upload(service, None, status="failed", error="expected a goroutine header like 'goroutine 1 [running]:' (got HTML: is the URL right?)",
              error_line=1, filename="goroutine.html")
     return service

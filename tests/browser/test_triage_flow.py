@@ -20,20 +20,17 @@ def test_mark_suspect_known_benign_removes_it_from_suspects(browser_page, live_s
     page = browser_page
     login(page, live_server, member)
     assert page.locator("#fleet-table").get_by_text("checkout").is_visible()
-    screenshot(page, "fleet-fixture")
 
     page.click("#fleet-table a:has-text('checkout')")
     page.wait_for_url(f"{live_server.url}/services/checkout/")
     wait_for_charts(page, count=4)
     suspects = page.locator("#suspects-table")
     assert suspects.get_by_text("(*Fetcher).Fetch.func1").count() == 1
-    screenshot(page, "service-fixture")
 
     suspects.get_by_text("(*Fetcher).Fetch.func1").click()
     page.wait_for_url(f"**/sites/{leaky['suspect'].pk}/")
     wait_for_charts(page)
     assert page.get_by_text("Sample stack").is_visible()
-    screenshot(page, "blocking-site-fixture")
 
     page.check("input[name=triage_state][value=known_benign]")
     page.select_option("select[name=owner]", "alice")
@@ -81,7 +78,6 @@ def test_snapshot_groups_filter_and_expand(browser_page, live_server, member, se
     page.locator("details.group").first.locator("summary").click()
     link = page.locator("details.group").first.locator("ol.frames a").first
     assert link.get_attribute("href").startswith("https://github.com/acme/shop/blob/main/")
-    screenshot(page, "snapshot-fixture")
     page.select_option("select[name=wait]", "chan receive")
     page.click(".filters button[type=submit]")
     page.wait_for_url("**wait=chan+receive**")
@@ -98,7 +94,6 @@ def test_diff_shows_grown_group_with_chart(browser_page, live_server, member, se
     row = page.locator("#diff-table tbody tr").first
     assert row.locator(".st").inner_text().lower() == "grown"
     assert row.locator("td").nth(5).inner_text() == "+100"
-    screenshot(page, "diff-fixture")
 
 
 def test_tuning_what_if_redraws(browser_page, live_server, member, service, leaky):
@@ -107,7 +102,6 @@ def test_tuning_what_if_redraws(browser_page, live_server, member, service, leak
     page.goto(f"{live_server.url}/services/checkout/tuning/")
     wait_for_charts(page, count=1)
     assert page.locator(".snippet pre").first.inner_text().startswith("env:")
-    screenshot(page, "tuning-fixture")
 
 
 def test_settings_token_shown_once(browser_page, live_server, member, service, leaky):
@@ -122,3 +116,17 @@ def test_settings_token_shown_once(browser_page, live_server, member, service, l
     page.reload()
     assert page.locator("#token-raw").count() == 0
     assert page.locator("#tokens").get_by_text("prod-sidecar").is_visible()
+
+
+def test_fleet_sorts_and_filters_in_the_browser(browser_page, live_server, member, service, leaky):
+    page = browser_page
+    login(page, live_server, member)
+    names = lambda: page.locator("#fleet-table tbody tr:not([hidden]) td:first-child a").all_inner_texts()  # noqa: E731
+    assert names()[0] == "checkout"  # most open suspects first
+    page.click("#fleet-table th:has-text('Service')")
+    assert names() == sorted(names(), key=str.lower)
+    page.click("#fleet-table th:has-text('Service')")
+    assert names() == sorted(names(), key=str.lower, reverse=True)
+    page.fill("input[data-filter-table]", "ledg")
+    assert names() == ["Ledger writer"]
+    assert page.locator("#fleet-table tbody tr.stale").count() >= 1

@@ -25,7 +25,6 @@ _OFF_RE = re.compile(r"\+0x[0-9a-fA-F]+$")
 
 def find_header(text: str) -> tuple[int, re.Match] | None:
     """Line index and match of the `... profile: total N` header (pastes allowed)."""
-    pos = 0
     for k, ln in enumerate(text.split("\n", 200)[:200]):
         m = _HEAD_RE.match(ln.strip())
         if m:

@@ -166,7 +166,9 @@ def analyze(dumps: list[Dump], own_prefixes: tuple[str, ...] = (), names: list[s
         snaps.append({"file": nm, "format": d.format, "go_version": d.go_version,
                       "total": d.total, "truncated": d.truncated,
                       "leak_profile": d.leak_profile,
-                      "go_version_hint": d.extra.get("go_version_hint")})
+                      "go_version_hint": d.extra.get("go_version_hint"),
+                      "extra": {k: d.extra[k] for k in ("kind", "tests", "test_timeout", "signal",
+                                                         "panic", "fatal_error") if k in d.extra}})
     return {
         "snapshots": snaps,
         "groups": [clean(s, False) for s in last_groups],

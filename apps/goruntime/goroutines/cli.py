@@ -86,6 +86,14 @@ def render_text(r: dict) -> str:
             flags.append("goroutineleak profile")
         w(f"  {s['file']}: {s['format']}, {ver}, {s['total']} goroutines"
           + (f" [{', '.join(flags)}]" if flags else "") + "\n")
+        ex = s.get("extra") or {}
+        if ex.get("test_timeout"):
+            w(f"    go test timed out after {ex['test_timeout']}: {', '.join(ex.get('tests') or ['?'])}\n")
+        elif ex.get("panic") or ex.get("fatal_error"):
+            w(f"    {'panic' if ex.get('panic') else 'fatal error'}: "
+              f"{ex.get('panic') or ex.get('fatal_error')}\n")
+        elif ex.get("signal"):
+            w(f"    crash dump on {ex['signal']}\n")
     w("\n")
     sus = r["suspects"]
     if sus:

@@ -38,10 +38,12 @@ def detect_format(data: bytes | str) -> str:
         text = buf.decode("utf-8", "replace")
     else:
         text = data
-    hdr = find_header(text)
+    hdr = find_header(text[:65536])
     if hdr is not None:
         return "leak_debug1" if hdr[1].group(1) == "goroutineleak" else "debug1"
-    return "traceback"
+    # a dump that starts with a goroutine header is a debug=2 profile; anything
+    # with a preamble (panic, signal, test timeout, log lines) a traceback
+    return "debug2" if text.startswith("goroutine ") else "traceback"
 
 
 def parse_dump(data: bytes | str, name: str | None = None) -> Dump:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-from . import normalize as _n
 from .model import Dump, Group
 from .patterns import classify_benign, classify_pattern
 from .signature import (blocking_key, choose_site, creation_key, group_signature, stack_hash,
@@ -145,7 +144,7 @@ def _fill_goroutine_stats(dump: Dump, groups: dict, members: dict) -> None:
                     pgroups[ps] += 1
             if g.labels:
                 labels.append(g.labels)
-        grp.leaked = leaked if not dump.leak_profile or leaked else leaked
+        grp.leaked = leaked
         n = len(gs)
         # goroutines without "N minutes" have waited < 1 minute
         grp.wait_minutes_min = min(mins) if len(mins) == n and mins else (0 if n else None)
@@ -187,5 +186,3 @@ def spawn_tree(groups: list[Group]) -> list[dict]:
                           "child_site": g.site.to_dict()})
     return edges
 
-
-LEAK_PRONE = _n.LEAK_PRONE

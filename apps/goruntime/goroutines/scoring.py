@@ -76,12 +76,13 @@ def score_site(h: SiteHistory) -> Verdict:
         downs = sum(1 for d in diffs if d < 0)
         net = counts[-1] - counts[0]
         k = len(diffs)
-        first_nz = next((c for c in counts if c), 0)
         rel = net / max(1, counts[0])
         if net > 0:
             if downs == 0 and ups >= 2 and net >= 3:
                 w = min(0.8, 0.6 + 0.05 * (ups - 2))
-                ev.append((w * rw if rw < 0.8 else w,
+                # steady growth is a leak whatever the wait (IO, sleep loops leak
+                # too); only goroutines caught running discount it
+                ev.append((w * rw if rw < 0.6 else w,
                            f"grew in {ups} of {k} intervals without ever shrinking "
                            f"({counts[0]} → {counts[-1]})"))
             elif downs == 0 and ups == 1 and net >= 3 and rel >= 0.5:
@@ -98,7 +99,6 @@ def score_site(h: SiteHistory) -> Verdict:
                                      f"{_pct(s0)} → {_pct(s1)}"))
                 elif others1 <= others0 and net > 0:
                     ev.append((0.2, "grows while the rest of the process does not"))
-            del first_nz
         elif downs == 0 and ups == 0 and n >= 3 and last > 0:
             neg.append((0.5, f"count flat at {last} across {n} snapshots"))
         elif net < 0 and downs > ups:
@@ -138,6 +138,8 @@ def score_site(h: SiteHistory) -> Verdict:
             and last >= 8 and not leaked_last:
         neg.append((0.6, "created in one burst by a single parent (a fixed pool)"))
 
+    if ev and h.wait_reason in _n.LEAK_PRONE and h.wait_reason not in _n.FOREVER:
+        ev.append((0.05, f"waits in '{h.wait_reason}', which only another goroutine can end"))
     score = _noisy_or(w for w, _ in ev)
     for w, _ in neg:
         score *= 1.0 - w
@@ -165,28 +167,32 @@ def score_site(h: SiteHistory) -> Verdict:
                    pattern=h.pattern if suspect or not benign else None, benign=benign)
 
 
+# In one dump, who to look at first: goroutines stuck on a lock or a channel
+# are causes; a goroutine in WaitGroup.Wait usually waits *for* them, and
+# sleeping/IO goroutines are rarely the culprit of a hang.
+_RANK_REASON = {
+    "chan send (nil chan)": 5.0, "chan receive (nil chan)": 5.0, "select (no cases)": 5.0,
+    "sync.Mutex.Lock": 4.4, "sync.RWMutex.Lock": 4.4, "sync.RWMutex.RLock": 4.4,
+    "chan send": 4.2, "chan receive": 4.0, "sync.Cond.Wait": 4.0, "semacquire": 3.8,
+    "select": 3.7, "sync.WaitGroup.Wait": 3.6, "unknown": 3.4, "IO wait": 3.0,
+    "sleep": 2.4, "syscall": 2.0,
+}
+
+
 def rank_group(g: Group) -> float:
     """Culprit rank inside one dump: who to look at first (higher first)."""
-    r = reason_weight(g.wait_reason) * 4.0
-    if g.wait_reason in ("sync.Mutex.Lock", "sync.RWMutex.Lock", "sync.RWMutex.RLock",
-                         "sync.WaitGroup.Wait", "sync.Cond.Wait"):
-        r += 0.3
-    if g.wait_reason in _n.FOREVER:
-        r += 1.0
+    r = _RANK_REASON.get(g.wait_reason, 1.0 if g.wait_reason in _n.ACTIVE else 2.5)
     r += 0.6 * math.log2(1 + g.count)
     r += 0.3 * math.log2(1 + (g.wait_minutes_max or 0))
     if g.leaked:
         r += 8.0
-    site_file = g.site.file
-    if site_file.endswith("_test.go") and g.wait_reason in (
+    if g.site.file.endswith("_test.go") and g.wait_reason in (
             "sleep", "chan receive", "select", "unknown", "sync.WaitGroup.Wait"):
         r -= 2.0  # the test goroutine that merely waits for / polls the culprit
     if g.site_kind == "stdlib":
         r -= 0.5
     elif g.site_kind in ("runtime", "none"):
         r -= 2.0
-    if g.wait_reason in ("running", "runnable"):
-        r -= 1.0
     if g.benign:
         r -= 50.0
     return round(r, 3)

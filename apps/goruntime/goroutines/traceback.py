@@ -20,13 +20,13 @@ from .model import Dump, Frame, Goroutine
 _HEADER_RE = re.compile(
     r"goroutine (\d+)((?: [a-z]+=\S*)*) \[(.*)\](?: (\{.*\}))?:[ \t]*$")
 _GOVERSION_RE = re.compile(r"/go(1\.\d+(?:\.\d+)?(?:rc\d+)?)/src/|-go(1\.\d+(?:\.\d+)?)\.[a-z]")
+# Go 1.26 moved the heap away from 0xc000000000: pointer arguments like
+# 0x1abf76156248 (not 0xc0..., not the 0x7f... mmap range used by netpoll)
+_HEAP_126_RE = re.compile(r"[({ ]0x(?!c0|7f)[1-9a-f][0-9a-f]{10,11}[?,)}]")
 _TEST_LINE_RE = re.compile(r"^\s+(\S+) \(([^)]*)\)\s*$")
 _ORIGIN_RE = re.compile(r"\[originating from goroutine (\d+)\]:")
 _MINUTES_RE = re.compile(r"^(\d+) minutes?$")
 _BUBBLE_RE = re.compile(r"^synctest bubble (\d+)$")
-
-UNAVAILABLE = "goroutine running on other thread; stack unavailable"
-
 
 class _Interner:
     """Shared caches for one parse: frames and stacks are deduplicated."""
@@ -163,7 +163,8 @@ def guess_go_version(text: str) -> tuple[str | None, str | None]:
     exact = (m.group(1) or m.group(2)) if m else None
     head = text[: 1 << 20]
     hint = None
-    if "(leaked)" in head or " labels:{" in head or "] {" in head:
+    if "(leaked)" in head or " labels:{" in head or "] {" in head \
+            or _HEAP_126_RE.search(head, 0, 1 << 16):
         hint = ">=1.26"
     elif "internal/sync." in head or "sync.runtime_SemacquireWaitGroup" in head \
             or "[sync.WaitGroup.Wait" in head:
@@ -413,9 +414,9 @@ def parse_traceback(data: bytes | str, name: str | None = None) -> Dump:
             # preamble, log lines, register dumps, or a paste with indentation
             gs, tr, first, jk = _parse_lines(block.decode("utf-8", "replace").split("\n"), it,
                                              blk_line - 1, e >= n)
-            if not goroutines and preamble_lines is None:
-                preamble_lines = block.decode("utf-8", "replace").split("\n")[
-                    : first if first >= 0 else None]
+            if not goroutines:  # everything before the first goroutine
+                preamble_lines = (preamble_lines or []) + block.decode(
+                    "utf-8", "replace").split("\n")[: first if first >= 0 else None]
             junk += jk
             truncated = truncated or tr
             goroutines.extend(gs)

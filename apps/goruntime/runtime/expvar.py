@@ -33,6 +33,8 @@ def is_expvar(d) -> bool:
 
 
 def _int(v):
+    if type(v) is int:
+        return v
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
@@ -87,11 +89,13 @@ def memstats_sample(ms: dict, captured_at: float | None = None) -> MemSample:
 def _ordered_ring(ring: list, num_gc: int) -> list[int]:
     """PauseNs is a circular buffer; most recent at [(NumGC+255)%256]. Return oldest->newest."""
     size = len(ring)
-    n = min(num_gc, size)
-    out = []
-    for i in range(num_gc - n, num_gc):
-        v = _int(ring[i % size])
-        out.append(v if v is not None else 0)
+    if num_gc < size:
+        out = ring[:num_gc]
+    else:
+        i = num_gc % size
+        out = ring[i:] + ring[:i]
+    if not set(map(type, out)) <= {int}:  # sanitise only when needed (long series are hot)
+        out = [v if v is not None else 0 for v in map(_int, out)]
     return out
 
 

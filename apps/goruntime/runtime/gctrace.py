@@ -15,14 +15,14 @@ from .model import GCCycle, RuntimeData
 
 MIB = 1 << 20
 
-_N = r"(\d+(?:\.\d+)?)"
+# Simple character classes (no nested optionals) keep the regex fast; numbers are
+# validated by float()/int() below and the tail (stacks/globals/P/forced, which vary
+# by version) is parsed separately and memoised, as it repeats line after line.
 _GC_RE = re.compile(
-    r"\bgc (\d+) @" + _N + r"s (\d+)%((?: \([^)\n]*\))*): "
-    + _N + r"\+" + _N + r"\+" + _N + r" ms clock, "
-    + _N + r"\+" + _N + r"/" + _N + r"/" + _N + r"\+" + _N + r" ms cpu, "
-    r"(\d+)->(\d+)->(\d+) MB, (\d+) MB goal"
-    r"(?:, (\d+) MB stacks)?(?:, (\d+) MB globals)?, (\d+) P( \(forced\))?"
+    r"gc (\d+) @([\d.]+)s (\d+)%([^:\n]*): ([\d.]+)\+([\d.]+)\+([\d.]+) ms clock, "
+    r"([\d.]+)\+([\d.]+)/([\d.]+)/([\d.]+)\+([\d.]+) ms cpu, (\d+)->(\d+)->(\d+) MB, (\d+) MB goal, ([^\n]*)"
 )
+_TAIL_RE = re.compile(r"^(?:(\d+) MB stacks, )?(?:(\d+) MB globals, )?(\d+) P( \(forced\))?")
 # A gc line cut short (process killed mid-write, log truncated).
 _GC_PREFIX_RE = re.compile(r"\bgc \d+ @\d")
 _SCAV_RE = re.compile(
@@ -60,30 +60,53 @@ def parse_gctrace(data: bytes | str, started_at: float | None = None) -> Runtime
     base = started_at or 0.0
     unix = started_at is not None
     count = text.count
+    tails: dict[str, tuple | None] = {}
+    bad = 0
     for m in _GC_RE.finditer(text):
-        lineno += count("\n", pos, m.start())
-        pos = m.start()
-        (num, t, pct, ann, c1, c2, c3, u1, u2, u3, u4, u5, h0, h1, h2, goal, stk, glb, procs, forced) = m.groups()
-        num = int(num)
-        t = float(t)
+        st = m.start()
+        if st and (text[st - 1].isalnum() or text[st - 1] == "_"):
+            continue  # "xgc 1 @..." is not a gc line
+        g = m.groups()
+        tail = g[16]
+        tp = tails.get(tail, False)
+        if tp is False:
+            tm = _TAIL_RE.match(tail)
+            tp = None if tm is None else (
+                int(tm.group(1)) * MIB if tm.group(1) is not None else None,
+                int(tm.group(2)) * MIB if tm.group(2) is not None else None,
+                int(tm.group(3)), tm.group(4) is not None)
+            if len(tails) < 10000:
+                tails[tail] = tp
+        if tp is None:
+            continue  # cut off before "N P": reported as truncated below
+        try:
+            f = list(map(float, g[4:12]))
+            num, t, pct = int(g[0]), float(g[1]), int(g[2])
+        except ValueError:
+            bad += 1
+            continue
+        lineno += count("\n", pos, st)
+        pos = st
         if prev_num is not None and num <= prev_num:
             restarts.append(len(cycles))  # a new process started in the same log
         prev_num = num
         matched_lines.add(lineno)
+        ann = g[3]
         cycles.append(GCCycle(
-            num, base + t, int(pct), (float(c1), float(c2), float(c3)),
-            (float(u1), float(u2), float(u3), float(u4), float(u5)),
-            int(h0) * MIB, int(h1) * MIB, int(h2) * MIB, int(goal) * MIB,
-            int(stk) * MIB if stk is not None else None, int(glb) * MIB if glb is not None else None,
-            int(procs), forced is not None, lineno, bool(ann) and "goroutine leak" in ann, t, unix,
+            num, base + t, pct, (f[0], f[1], f[2]), (f[3], f[4], f[5], f[6], f[7]),
+            int(g[12]) * MIB, int(g[13]) * MIB, int(g[14]) * MIB, int(g[15]) * MIB,
+            tp[0], tp[1], tp[2], tp[3], lineno, bool(ann) and "goroutine leak" in ann, t, unix,
         ))
-    truncated = []
-    for m in _GC_PREFIX_RE.finditer(text):
-        ln = count("\n", 0, m.start()) + 1 if len(truncated) < 1000 else None
-        if ln is not None and ln not in matched_lines and not truncated.count(ln):
-            truncated.append(ln)
-        if len(truncated) >= 1000:
-            break
+    truncated: list[int] = []
+    if len(matched_lines) != text.count("gc "):  # some "gc N @" did not fully match: find them
+        pos, ln = 0, 1
+        for m in _GC_PREFIX_RE.finditer(text):
+            ln += count("\n", pos, m.start())
+            pos = m.start()
+            if ln not in matched_lines and (not truncated or truncated[-1] != ln):
+                truncated.append(ln)
+                if len(truncated) >= 1000:
+                    break
     pacer: list[dict] = []
     scav: list[dict] = []
     if "pacer:" in text or "scav" in text:
@@ -123,6 +146,7 @@ def parse_gctrace(data: bytes | str, started_at: float | None = None) -> Runtime
         "scavenger": scav,
         "forced_cycles": sum(1 for c in cycles if c.forced),
         "started_at": started_at,
+        "malformed_numbers": bad,
     }
     return RuntimeData(kind="gctrace", gc_cycles=cycles, extra=extra)
 

@@ -134,7 +134,12 @@ def recommend(signals: Signals | dict, limits: ContainerLimits | None, go_versio
                 why.append(
                     f"It sits above the peak live heap {human(H)} + runtime overhead {human(N)}; under it the "
                     f"heap can grow to about GOGC={int(g_eff)} before the limit takes over.")
-                if g_eff < TIGHT_GOGC:
+                if g_eff < MIN_GOGC:
+                    needs_more = True
+                    why.append(f"The service needs more memory: the limit leaves the heap room for only "
+                               f"GOGC~{int(g_eff)} at peak, below the point where the GC CPU limiter starts "
+                               f"to engage. Raise the container limit to at least {human(min_limit)}.")
+                elif g_eff < TIGHT_GOGC:
                     why.append(
                         f"That is tight: at peak the GC would run about {100 / max(g_eff, 1):.1f}x as often as "
                         f"at GOGC=100 and the GC CPU limiter may engage. Give it more memory: "
@@ -217,7 +222,8 @@ def recommend(signals: Signals | dict, limits: ContainerLimits | None, go_versio
                        + " and memory fits, so the default trade-off stands.")
     if sig.heap_growth_suspected and sig.heap_slope_bytes_per_hour:
         sl = sig.heap_slope_bytes_per_hour
-        msg = f"The live heap grows by about {human(sl)}/hour: no GC setting fixes a leak."
+        msg = (f"The live heap grows by about {human(sl)}/hour: no GC setting fixes a leak, and more memory "
+               "only buys time.")
         if gml is not None and H is not None and sl > 0:
             hours = (gml - N - H) / sl
             if hours > 0:
@@ -246,7 +252,10 @@ def recommend(signals: Signals | dict, limits: ContainerLimits | None, go_versio
     why.append("HeapAlloc/NextGC near 1 is every cycle's normal end, not memory pressure; it is not used here.")
 
     env = env_values(gmp, gogc, gml)
-    snippets = build_snippets(gmp, gogc, gml, {"gomaxprocs_unset": unset_note} if unset_note else None)
+    notes = {"gomaxprocs_unset": unset_note} if unset_note else {}
+    if needs_more and min_limit:
+        notes["min_memory_limit"] = min_limit
+    snippets = build_snippets(gmp, gogc, gml, notes)
     inputs = {
         "go_version": go_version,
         "memory_limit": L,

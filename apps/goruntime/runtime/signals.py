@@ -437,5 +437,23 @@ def _thrash(sig: Signals, samples, cycles, gogc_eff, go_minor):
             sig.thrashing = True
             sig.notes.append("live heap plus runtime overhead is within 10% of GOMEMLIMIT: the limit sets "
                              "the goal and the GC runs almost continuously")
+    if not cycles:
+        # MemStats only: bytes allocated per GC cycle is the runway the pacer allowed. A
+        # collapse of it, while the heap is large, means the goal is pinned at the live heap.
+        pts = [s for s in samples if s.at is not None and s.num_gc is not None and s.total_alloc is not None]
+        per = []
+        for a, b in zip(pts, pts[1:]):
+            n = b.num_gc - a.num_gc
+            if n > 0 and b.total_alloc >= a.total_alloc:
+                per.append(((b.total_alloc - a.total_alloc) / n, b.heap_alloc or 0, n / max(b.at - a.at, 1e-9)))
+        # A GOGC goal gives each cycle a runway of (live + roots) x GOGC/100, i.e. >= ~10% of the
+        # heap even at GOGC=10; under 2% for the last two intervals means the limit pins the goal.
+        tail = per[-2:]
+        if len(tail) == 2 and all(p[0] < 0.02 * p[1] and p[2] > 1.0 for p in tail):
+            last_bytes, heap, rate = tail[-1]
+            sig.thrashing = True
+            sig.notes.append(
+                f"GC thrash: only {last_bytes / MIB:.2f} MiB allocated per GC cycle with a {heap / MIB:.0f} MiB "
+                f"heap at {rate:.1f} GCs/s: the goal sits on the live heap, as when a memory limit is too low")
     if sig.limiter_engaged and (sig.gc_per_minute or 0) > 600:
         sig.thrashing = True

@@ -27,6 +27,10 @@ def build_snippets(gomaxprocs, gogc, gomemlimit, notes: dict | None = None) -> d
         k8s.append(f"# GOMAXPROCS: leave unset ({unset_note})")
     if len(k8s) == 1:
         k8s = ["env: []  # keep the runtime defaults"]
+    need = notes.get("min_memory_limit")
+    if need:
+        # Kubernetes quantities use Mi (not Go's MiB): this line is for resources, never for GOMEMLIMIT.
+        k8s.append(f"# the service needs more memory: resources.limits.memory >= {-(-int(need) // (1 << 20))}Mi")
     docker = ("ENV " + " ".join(f"{k}={v}" for k, v in env.items())) if env else "# keep the runtime defaults"
     if unset_note:
         docker += f"\n# GOMAXPROCS: leave unset ({unset_note})"

@@ -77,6 +77,12 @@ def _intervals(samples: list[MemSample], cycles: list[GCCycle]):
             })
         return out, "gctrace"
     ts = [s for s in samples if s.at is not None and s.total_alloc is not None and s.num_gc is not None]
+    # Different sources count allocation slightly differently (MemStats vs /gc/heap/allocs) and are
+    # captured ms apart: use one source's series, the longest.
+    by_src: dict = {}
+    for s in ts:
+        by_src.setdefault(s.source, []).append(s)
+    ts = max(by_src.values(), key=len) if by_src else []
     ts.sort(key=lambda s: s.at)
     for a, b in zip(ts, ts[1:]):
         dt = b.at - a.at

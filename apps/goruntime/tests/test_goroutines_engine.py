@@ -113,7 +113,8 @@ def test_proto_truncated_raises_parse_error():
 def test_detect_format():
     assert gr.detect_format(DEBUG1) == "debug1"
     assert gr.detect_format(make_proto()) == "proto"
-    assert gr.detect_format(b"goroutine 1 [running]:\nmain.main()\n") == "traceback"
+    assert gr.detect_format(b"goroutine 1 [running]:\nmain.main()\n") == "debug2"
+    assert gr.detect_format("panic: boom\n\ngoroutine 1 [running]:\nmain.main()\n") == "traceback"
     assert gr.detect_format(gzip.compress(DEBUG1.encode())) == "debug1"
 
 
@@ -309,3 +310,29 @@ def test_catalogues_complete():
         assert p.id and p.title and p.why and p.fix
     assert {"runtime-background", "accept-loop", "http-server-idle-conn", "http-client-idle-conn",
             "worker-pool", "signal-handler", "goroutine-dumper"} <= set(gr.BENIGN)
+
+
+def test_ranking_in_one_dump_culprit_first():
+    text = _dump_text([
+        "goroutine 99 [running]:\nruntime/pprof.writeGoroutineStacks({0x1, 0x2})\n"
+        "\t/usr/local/go/src/runtime/pprof/pprof.go:819 +0x6b\n"
+        "net/http.(*conn).serve(0x1, {0x1, 0x2})\n\t/usr/local/go/src/net/http/server.go:2067 +0x690\n",
+        "goroutine 6 [sync.WaitGroup.Wait, 2 minutes]:\nsync.runtime_SemacquireWaitGroup(0x1?, 0x0?)\n"
+        "\t/usr/local/go/src/runtime/sema.go:114 +0x2e\nsync.(*WaitGroup).Wait(0x1?)\n"
+        "\t/usr/local/go/src/sync/waitgroup.go:206 +0x85\nexample.com/s.TestTransfer(0x1)\n"
+        "\t/src/s/bank_test.go:40 +0x1\n",
+        "goroutine 7 [sync.Mutex.Lock, 2 minutes]:\nsync.(*Mutex).Lock(...)\n"
+        "\t/usr/local/go/src/sync/mutex.go:46\nexample.com/s.(*Bank).Transfer(0x1, 0x2)\n"
+        "\t/src/s/bank.go:21 +0x45\n",
+        "goroutine 8 [sync.Mutex.Lock, 2 minutes]:\nsync.(*Mutex).Lock(...)\n"
+        "\t/usr/local/go/src/sync/mutex.go:46\nexample.com/s.(*Bank).Transfer(0x2, 0x1)\n"
+        "\t/src/s/bank.go:23 +0x45\n",
+        "goroutine 2 [sleep]:\ntime.Sleep(0x3b9aca00)\n\t/usr/local/go/src/runtime/time.go:363 +0x165\n"
+        "example.com/s.TestTransfer.func2()\n\t/src/s/bank_test.go:30 +0x1\n",
+    ])
+    r = gr.analyze([gr.parse_dump("SIGQUIT: quit\nPC=0x1 m=0 sigcode=0\n\n" + text)])
+    order = [g["site"]["function"] for g in r["groups"]]
+    assert order[:2] == ["example.com/s.(*Bank).Transfer"] * 2
+    assert order[-1] == "net/http.(*conn).serve"  # the dumper: benign, last
+    assert r["groups"][-1]["benign"] == "goroutine-dumper"
+    assert order.index("example.com/s.TestTransfer") > 1

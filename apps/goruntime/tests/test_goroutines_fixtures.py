@@ -262,3 +262,36 @@ def test_tracebacklabels_parsed():
     assert labelled and all(g.labels == {"http.route": "/api/session"} for g in labelled)
     assert all(g.state == "select" for g in labelled)
     assert any(g.leaked for g in labelled)
+
+
+def test_pipeline_style_history_from_contract_fields_only():
+    """The Django pipeline rebuilds SiteHistory from stored Group rows (contract
+    fields only, no optional shape lists); growth alone must still name the leak."""
+    for run in _runs(leak=True):
+        if run["variant"] != "short":
+            continue
+        ds = _series(run, "goroutine_debug1")
+        per = []
+        for d in ds[:3]:
+            by: dict = {}
+            for g in gr.group_dump(d):
+                by.setdefault(g.blocking_key, []).append(g)
+            per.append((d, by))
+        keys = {k for _, by in per for k in by}
+        verdicts = []
+        for k in keys:
+            rep = next(by[k][0] for _, by in reversed(per) if k in by)
+            h = gr.SiteHistory(blocking_key=k, wait_reason=rep.wait_reason, site=rep.site,
+                               created_by=rep.created_by, frames=rep.frames, pattern=rep.pattern,
+                               benign=rep.benign)
+            for i, (d, by) in enumerate(per):
+                gs = by.get(k, [])
+                h.times.append(float(i * 5))
+                h.counts.append(sum(g.count for g in gs))
+                h.totals.append(d.total)
+                h.max_wait_minutes.append(max((g.wait_minutes_max or 0 for g in gs), default=None))
+                h.leaked.append(sum(g.leaked for g in gs))
+            verdicts.append((gr.score_site(h), rep))
+        sus = sorted((v for v in verdicts if v[0].suspect), key=lambda v: -v[0].score)
+        assert sus, run["run_id"]
+        assert _is_gt(sus[0][1].site.to_dict(), run), (run["run_id"], sus[0][1].site)

@@ -103,3 +103,61 @@ def test_mutations_of_real_dumps():
             _check(bytes(b))
             n += 1
     assert n >= 50
+
+
+@pytest.mark.skipif(not available(), reason="shared real-go fixtures not found")
+def test_fast_path_equals_line_parser():
+    """The block cache (keyed by file lines) gives exactly what the line parser gives."""
+    from apps.goruntime.goroutines.traceback import _Interner, _parse_lines
+    checked = 0
+    for run in manifest()["runs"][::4]:
+        for kind in ("goroutine_debug2", "goroutineleak_debug2"):
+            p = sample_path(run, len(run["samples"]) - 1, kind)
+            if p is None:
+                continue
+            raw = read(p)
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+            fast = gr.parse_dump(raw).goroutines
+            slow, _, _, _ = _parse_lines(raw.decode().split("\n"), _Interner(), 0, True)
+
+            def sig(g):
+                return (g.id, g.state, g.minutes, g.leaked, g.parent_id,
+                        tuple(f.to_dict()["function"] + f.location() for f in g.frames),
+                        g.created_by.location() if g.created_by else None,
+                        tuple(sorted((g.labels or {}).items())))
+            assert [sig(g) for g in fast] == [sig(g) for g in slow]
+            checked += 1
+    assert checked >= 5
+
+
+@pytest.mark.skipif(not available(), reason="shared real-go fixtures not found")
+def test_protobuf_decoder_equals_wire_reader():
+    from apps.goruntime.goroutines import pprof_proto
+    if pprof_proto._Profile is None:
+        pytest.skip("protobuf runtime not importable")
+    n = 0
+    for run in manifest()["runs"][::3]:
+        for kind in ("goroutine_proto", "goroutineleak_proto"):
+            p = sample_path(run, len(run["samples"]) - 1, kind)
+            if p is None:
+                continue
+            raw = read(p)
+            a = pprof_proto.parse_proto(raw, use_protobuf=True)
+            b = pprof_proto.parse_proto(raw, use_protobuf=False)
+            assert (a.format, a.total) == (b.format, b.total)
+            assert [(r.count, r.labels, r.wait_reason, [f.key for f in r.frames]) for r in a.records] \
+                == [(r.count, r.labels, r.wait_reason, [f.key for f in r.frames]) for r in b.records]
+            n += 1
+    assert n >= 10
+
+
+@FUZZ
+@given(st.binary(max_size=200))
+def test_fuzz_both_proto_decoders(data):
+    from apps.goruntime.goroutines import pprof_proto
+    for use in (True, False):
+        try:
+            pprof_proto.parse_proto(b"\x0a" + data, use_protobuf=use)
+        except gr.ParseError:
+            pass

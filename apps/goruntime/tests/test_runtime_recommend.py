@@ -70,11 +70,23 @@ def test_thrashing_runs_say_needs_more_memory():
 
 
 @requires_fixtures
+def test_thrash_seen_from_memstats_alone():
+    # No gctrace, no metrics: bytes allocated per GC cycle collapse to < 2% of the heap.
+    for run in runs(("heap_leak_only",)):
+        if "thrash" in run["variant"]:
+            expvar, _m, _c = load_run(run)
+            sig = derive_signals(expvar, [])
+            assert sig.thrashing and sig.heap_growth_suspected, run["run_id"]
+
+
+@requires_fixtures
 def test_healthy_runs_do_not_thrash():
     for run in runs(("gc_churn", "heap_leak_only", "worker_pool", "http_keepalive")):
         if "thrash" in run["variant"] or "tight" in run["variant"]:
             continue
         assert not _signals(run).thrashing, run["run_id"]
+        expvar, _m, _c = load_run(run)
+        assert not derive_signals(expvar, []).thrashing, run["run_id"]
 
 
 @requires_fixtures

@@ -226,3 +226,26 @@ def test_another_teams_upload_is_404(post_upload, client, outsider):
     client.force_login(outsider)
     assert client.get(f"/api/v1/uploads/{body['id']}/").status_code == 404
     assert client.get("/api/v1/uploads/").json()["count"] == 0
+
+
+def test_a_gzipped_protobuf_sent_with_transport_gzip_is_unwrapped_once(post_upload):
+    response = post_upload(gzip.compress(read_shared(f"{RUN}/s01_goroutine.pb.gz")), headers={"HTTP_CONTENT_ENCODING": "gzip"})
+    assert response.status_code == 202
+    upload = Upload.objects.get()
+    assert upload.kind == Kind.GOROUTINE_PROTO and upload.status == Status.PROCESSED
+
+
+def test_corrupt_gzip_is_400(post_upload):
+    response = post_upload(b"\x1f\x8b\x08\x00garbage-garbage", headers={"HTTP_CONTENT_ENCODING": "gzip"})
+    assert response.status_code == 400
+
+
+def test_rate_limit_fails_open_when_the_cache_is_down(post_upload, monkeypatch):
+    from django.core.cache import cache
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(cache, "get", broken)
+    monkeypatch.setattr(cache, "set", broken)
+    assert post_upload(read_shared(f"{RUN}/s00_expvar.json")).status_code == 202

@@ -34,7 +34,10 @@ def pct(value, digits=1):
     if value is None:
         return "—"
     try:
-        return f"{float(value) * 100:.{int(digits)}f}%"
+        v = float(value) * 100
+        if 0 < v < 10 ** -int(digits):
+            return f"<{10 ** -int(digits):g}%"
+        return f"{v:.{int(digits)}f}%"
     except (TypeError, ValueError):
         return "—"
 

@@ -21,11 +21,19 @@ def load_run(client, raw_token: str, run: str, instance: str, start: datetime, s
     base = REAL_GO / "runs" / run
     n = 0
     i = 0
-    while (base / f"s{i:02d}_goroutine_debug2.txt").exists():
+
+    def find(kind):  # large captures are stored gzipped (name + ".gz"); the API takes either
+        for suffix in ("", ".gz"):
+            name = f"runs/{run}/s{i:02d}_{KINDS[kind]}{suffix}"
+            if (REAL_GO / name).exists():
+                return name
+        return None
+
+    while find("goroutine_debug2"):
         at = start + spacing * i
         for kind in kinds:
-            name = f"runs/{run}/s{i:02d}_{KINDS[kind]}"
-            if not (REAL_GO / name).exists():
+            name = find(kind)
+            if name is None:
                 continue
             if on_commit is not None:
                 with on_commit(execute=True):

@@ -64,3 +64,8 @@ def test_source_links_only_own_code(service):
     assert source.source_url(service, "github.com/acme/shop.Run", "/x/shop/run.go", 5) == "https://git.example/shop/blob/main/run.go#L5"
     assert source.source_url(service, "runtime.gopark", "/usr/local/go/src/runtime/proc.go", 435) is None
     assert source.source_url(service, "github.com/other/lib.F", "/go/pkg/mod/lib/f.go", 1) is None
+
+
+def test_a_non_web_repo_template_never_becomes_a_link(service):
+    service.repo_url_template = "javascript:alert(1)//{path}"
+    assert source.source_url(service, "main.main", "/x/main.go", 1) is None

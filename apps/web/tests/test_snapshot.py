@@ -138,3 +138,13 @@ def test_snapshot_list(member_client, service, busy):
 def test_snapshot_page_query_count_is_flat(member_client, service, busy, django_assert_max_num_queries):
     with django_assert_max_num_queries(14):
         member_client.get(url(service, busy["snap"], "?q=shop"))
+
+
+@pytest.mark.django_db
+def test_raw_file_pruned_from_storage_is_404_not_500(member_client, service, busy):
+    up = F.upload(service, raw=b"goroutine 1 [running]:\n", filename="d.txt")
+    busy["snap"].upload = up
+    busy["snap"].save()
+    up.raw.storage.delete(up.raw.name)
+    assert member_client.get(url(service, busy["snap"], "raw")).status_code == 404
+    assert "raw not kept" in member_client.get(url(service, busy["snap"])).content.decode()

@@ -9,7 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from apps.web import engine
+from apps.web import engine, source
 from apps.web.models import AdhocAnalysis
 
 log = logging.getLogger(__name__)
@@ -142,11 +142,14 @@ def adhoc_detail(request, analysis_id):
 
 def _view_group(g: dict, stacks: dict) -> dict:
     st = stacks.get(g.get("key")) or {}
+    site_fn = (g.get("site") or {}).get("function")
+    frames = [{**f, "is_site": f.get("function") == site_fn, "is_std": source.is_stdlib(f.get("function", ""))}
+              for f in st.get("frames") or []]
     return {
         **g,
         "site": g.get("site") or {},
         "created_by": g.get("created_by") or st.get("created_by"),
-        "frames": st.get("frames") or [],
+        "frames": frames,
         "labels": st.get("labels") or {},
         "pattern_info": engine.pattern(g.get("pattern")),
         "benign_info": engine.benign(g.get("benign")),

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Avg, Count, Max, Q
+from django.db.models import Avg, Count, Max, OuterRef, Q, Subquery
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ from apps.telemetry.models import MemSample
 from apps.web.series import Bucket
 
 SPARK_HOURS = 24
-SPARK_STEP = 3600
+SPARK_STEP = 900  # 15-minute points
 
 
 def open_suspects_q(prefix: str = "") -> Q:
@@ -64,10 +64,10 @@ def fleet(request):
             q |= Q(service_id=r["service_id"], instance_id=r["instance_id"], captured_at=r["last"])
         for sid, total in Snapshot.objects.filter(q).values_list("service_id", "total"):
             latest_total[sid] = latest_total.get(sid, 0) + total
-    for sid in ids:
-        if sid not in latest_total:
-            snap = Snapshot.objects.filter(service_id=sid).order_by("-captured_at").values("total").first()
-            latest_total[sid] = snap["total"] if snap else None
+    missing = [sid for sid in ids if sid not in latest_total]
+    if missing:  # quiet for a day: show the last known count (the row is marked stale anyway)
+        last = Snapshot.objects.filter(service_id=OuterRef("pk")).order_by("-captured_at").values("total")[:1]
+        latest_total.update(Service.objects.filter(pk__in=missing).annotate(t=Subquery(last)).values_list("pk", "t"))
 
     # Memory and GC now: the worst instance over the last 15 minutes of samples.
     recent = (MemSample.objects.filter(service_id__in=ids, at__gte=now - timedelta(minutes=15))

@@ -57,12 +57,22 @@ class ServiceSettingsForm(forms.Form):
         return value
 
 
+def _size_text(n):
+    """Bytes as Go writes sizes (512MiB) when exact, else the plain number."""
+    if not n:
+        return ""
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)
+
+
 def _initial(service):
     return {
         "name": service.name,
-        "memory_limit": f"{service.memory_limit_bytes}" if service.memory_limit_bytes else "",
+        "memory_limit": _size_text(service.memory_limit_bytes),
         "cpu_limit_cores": service.cpu_limit_cores,
-        "rss_alert": f"{service.rss_alert_bytes}" if service.rss_alert_bytes else "",
+        "rss_alert": _size_text(service.rss_alert_bytes),
         "repo_url_template": service.repo_url_template,
         "module_prefixes": service.module_prefixes,
     }

@@ -156,9 +156,19 @@ def snapshot(request, slug, snapshot_id):
         "wait_reasons": wait_reasons,
         "filtered": any([f["wait"], f["pkg"], f["min_count"], f["min_minutes"], f["q"]]),
         "previous": previous.order_by("-captured_at").first(),
-        "has_raw": bool(snap.upload_id and snap.upload.raw),
+        "has_raw": _raw_kept(snap),
     })
     return render(request, "web/snapshot.html", ctx)
+
+
+def _raw_kept(snap) -> bool:
+    upload = snap.upload if snap.upload_id else None
+    if upload is None or not upload.raw:
+        return False
+    try:
+        return upload.raw.storage.exists(upload.raw.name)
+    except Exception:  # a remote storage hiccup must not break the page
+        return True
 
 
 @login_required
@@ -169,8 +179,11 @@ def snapshot_raw(request, slug, snapshot_id):
     upload = snap.upload
     if upload is None or not upload.raw:
         raise Http404("The raw upload is no longer kept (retention) or was never stored.")
-    with upload.raw.open("rb") as fh:
-        data = fh.read()
+    try:
+        with upload.raw.open("rb") as fh:
+            data = fh.read()
+    except (FileNotFoundError, OSError):
+        raise Http404("The raw upload is no longer kept (retention).")
     if data[:2] == b"\x1f\x8b":
         import gzip
 

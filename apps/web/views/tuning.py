@@ -79,8 +79,16 @@ def run_what_if(service, instance_id, tr, gogc, memlimit) -> dict:
     except Exception as exc:  # the model refuses some inputs; say so instead of a 500
         log.warning("what_if failed for %s: %s", service.slug, exc)
         return {"error": f"The model could not predict these settings: {exc}"}
+    if pred.get("error"):
+        return {"error": f"The model needs more data: {pred['error']}."}
     x, goal, peak = charts.whatif_xy(pred.get("series"))
+    baseline = pred.get("baseline") or {}
     return {
+        "recorded_gc_per_minute": baseline.get("gc_per_minute"),
+        "limited_by": pred.get("limited_by"),
+        "thrash": bool(pred.get("thrash")),
+        "cpu_limiter": bool(pred.get("cpu_limiter_engaged")),
+        "assumptions": [str(a) for a in pred.get("assumptions") or []],
         "gogc": "off" if gogc is None else gogc,
         "memlimit": memlimit,
         "gc_per_minute": pred.get("gc_per_minute"),
@@ -126,7 +134,7 @@ def tuning(request, slug):
     payload = (rec.payload or {}) if rec else {}
     current = _current(service, instance)
     instance_id, tr = _window(service, instance)
-    fig, initial = None, None
+    fig, gc_fig, initial = None, None, None
     start_gogc = payload.get("GOGC", current["gogc"] if current["gogc"] is not None else 100)
     start_limit = payload.get("GOMEMLIMIT") or current["gomemlimit"]
     if tr is not None:
@@ -134,6 +142,7 @@ def tuning(request, slug):
         gogc_val = None if str(start_gogc).lower() == "off" else int(start_gogc)
         initial = run_what_if(service, instance_id, tr, gogc_val, start_limit)
         fig = charts.whatif_chart(recorded, None, start_limit, current["memory_limit"])
+        gc_fig = charts.whatif_gc_chart((initial or {}).get("recorded_gc_per_minute"), (initial or {}).get("gc_per_minute"))
     limit_max = current["memory_limit"] or max(4 * 1024**3, int((start_limit or 0) * 2))
     snippets = payload.get("snippets") or {}
     if isinstance(snippets, dict):
@@ -141,7 +150,7 @@ def tuning(request, slug):
                     for k, v in snippets.items()]
     ctx = service_context(request, service, "tuning")
     ctx.update({
-        "instance": instance, "rec": rec, "payload": payload, "current": current, "fig": fig,
+        "instance": instance, "rec": rec, "payload": payload, "current": current, "fig": fig, "gc_fig": gc_fig,
         "initial": initial, "snippets": snippets,
         "rationale": payload.get("rationale") or [],
         "inputs": payload.get("inputs") or {},

@@ -64,7 +64,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{team_obj.slug}: {state}, week {week}, {len(recipients)} recipient(s)")
             if not recipients:
                 continue
-            report = build_report(team_obj, end=min(slot, now), with_charts=False)
+            report = build_report(team_obj, end=min(slot, now), with_charts=False, week=week)
             msg = report_message(report, recipients[0])
             self.stdout.write(f"  subject: {msg.subject}")
             self.stdout.write(f"  to: {', '.join(u.email for u in recipients)}")
