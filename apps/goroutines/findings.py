@@ -137,9 +137,10 @@ FIELDS = [
 def _apply(site, summed: Series, per_instance: dict, signature, leak_profile_seen: bool, names: dict, now) -> None:
     gr = _gr()
     verdict = gr.score_site(history_for(site, signature, summed, leak_profile_seen)) if summed.times else None
-    for inst, series in per_instance.items():
-        if len(per_instance) < 2 or len(series.times) < 2:
-            break
+    # With several instances, one instance leaking can hide in the sum: score each too.
+    for inst, series in (per_instance.items() if len(per_instance) > 1 else ()):
+        if len(series.times) < 2:
+            continue
         candidate = gr.score_site(history_for(site, signature, series, leak_profile_seen))
         if verdict is None or (candidate.suspect and candidate.score > verdict.score):
             candidate.evidence = [f"on instance {names.get(inst, inst)}: {e}" for e in candidate.evidence]

@@ -25,6 +25,7 @@ from .serializers import UploadAcceptedSerializer, UploadSerializer
 from .throttling import AgentTokenRateThrottle
 
 MAX_LABELS = 32
+MAX_PARTS = 4  # multipart bodies may carry a few artefacts of the single-upload limit each
 
 
 class _PlainDetail(APIException):
@@ -205,6 +206,10 @@ class UploadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         service = request.user.service
         params = request.query_params.copy()
         if (request.content_type or "").startswith("multipart/form-data"):
+            # Refuse before Django spools a huge form to disk; parts are checked one by one after.
+            declared = int(request.META.get("CONTENT_LENGTH") or 0) if str(request.META.get("CONTENT_LENGTH") or "0").isdigit() else 0
+            if declared > settings.GOTRIAGE_MAX_UPLOAD_BYTES * MAX_PARTS:
+                raise PayloadTooLarge({"error": f"multipart upload exceeds {settings.GOTRIAGE_MAX_UPLOAD_BYTES * MAX_PARTS} bytes"})
             for key, values in request.POST.lists():
                 params.setlist(key, values)
         meta = meta_from(params)

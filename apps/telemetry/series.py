@@ -116,12 +116,14 @@ def _from_rollups(series: dict, service, names, since, until, size, instance, pe
     if instance:
         qs = qs.filter(instance__name=instance)
     merged: dict = {}
-    for hour, stats, inst_name in qs.values_list("hour", "stats", "instance__name").iterator():
+    # Only the requested metrics leave the database (JSON key transforms), not whole stats objects.
+    columns = [f"stats__{m}" for m in names]
+    for row in qs.values_list("hour", "instance__name", *columns).iterator():
+        hour, inst_name, values = row[0], row[1], row[2:]
         bucket = int(hour.timestamp()) // size
         key = (inst_name if per_instance else None, bucket)
         acc = merged.setdefault(key, {})
-        for m in names:
-            entry = stats.get(m)
+        for m, entry in zip(names, values):
             if not entry:
                 continue
             total, low, high, n = entry

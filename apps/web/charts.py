@@ -89,7 +89,10 @@ def goroutines_chart(series: dict) -> dict:
         line=dict(color="#111827", width=2), connectgaps=True,
         hovertemplate="total: %{y:,}<extra></extra>",
     ))
-    return _fig(traces, _layout("Goroutines — total and top blocking sites", "goroutines"))
+    title = "Goroutines — total and top blocking sites"
+    if series.get("sampled"):
+        title += " (last snapshot per interval)"
+    return _fig(traces, _layout(title, "goroutines"))
 
 
 def memory_chart(rt: dict, gomemlimit: int | None, container_limit: int | None, note: str = "") -> dict:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -174,3 +175,14 @@ def test_bad_requests_leave_no_rows(integration, agent_token):
     assert post(agent_token[1], b"goroutine 1 [running]:\nmain.main()\n!!garbage!!\n").status_code == 400
     assert post("gta_deadbeef_wrong", read_shared(f"{RUN}/s02_goroutine_debug2.txt")).status_code == 401
     assert not Upload.objects.exists() and not Instance.objects.exists()
+
+
+def test_metrics_report_queue_depth_from_redis(integration, queued, agent_token, client):
+    post(agent_token[1], read_shared(f"{RUN}/s01_goroutine_debug2.txt"))  # queued, no worker running
+    body = client.get("/metrics").content.decode()
+    depth = re.search(r'gotriage_queue_depth\{queue="ingest"\} (\d+)', body)
+    assert depth and int(depth.group(1)) >= 1
+    assert re.search(r"gotriage_ingest_lag_seconds \d", body)
+    from gotriage.celery import app
+
+    app.control.purge()  # leave no message for an upload that the test database will forget

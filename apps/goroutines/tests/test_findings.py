@@ -106,3 +106,13 @@ def test_process_upload_rerun_never_duplicates_rows(upload_series, service, runs
             assert process_upload.apply(args=[str(upload.pk)], kwargs={"force": True}).get() == "processed"
             assert process_upload.apply(args=[str(upload.pk)]).get() == "skipped"
     assert (Snapshot.objects.count(), SiteSample.objects.count(), StackSignature.objects.count(), BlockingSite.objects.count()) == counts
+
+
+def test_one_leaking_instance_among_steady_ones_is_found(upload_series, post_upload, service, series_of_dumps):
+    upload_series(instance="pod-leaky")
+    steady = series_of_dumps[0][0]
+    for i in range(6):
+        post_upload(steady + b"\n" * (i + 1), instance=f"pod-steady-{i % 2}", captured_at=f"2026-11-20T10:{i * 5 + 1:02d}:00Z")
+    site = leak_site(service)
+    assert site.suspect
+    assert SiteSample.objects.filter(site=site).values("instance").distinct().count() == 3

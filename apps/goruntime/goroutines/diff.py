@@ -16,8 +16,9 @@ def diff_groups(before, after, key: str = "blocking_key") -> list[dict]:
         sample.setdefault(k, g)
     for g in after or ():
         k = getattr(g, key)
+        if k not in a:
+            sample[k] = g  # describe a key by its newest group
         a[k] = a.get(k, 0) + g.count
-        sample[k] = sample.get(k) if k in sample and k not in a else g
     out = []
     for k in set(b) | set(a):
         nb, na = b.get(k, 0), a.get(k, 0)

@@ -49,7 +49,7 @@ def load_files(paths):
         kinds.append({"file": path, "kind": rd.kind, "samples": len(rd.samples), "gc_cycles": len(rd.gc_cycles)})
         samples += rd.samples
         if rd.gc_cycles:
-            cycles = cycles + rd.gc_cycles if not cycles else cycles + rd.gc_cycles
+            cycles += rd.gc_cycles  # several traces read as restarts; signals use the last
         if rd.limits is not None:
             limits = rd.limits if limits is None else limits.merge(rd.limits)
         go_version = go_version or rd.go_version

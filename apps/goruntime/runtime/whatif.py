@@ -24,7 +24,7 @@ import statistics
 
 from .gctrace import last_segment
 from .model import GCCycle, MemSample
-from .signals import HALF_MIB, MIB, cycle_alloc_rate, goal_for
+from .signals import HALF_MIB, MIB, goal_for
 
 LIMIT_HEADROOM = 0.03  # memoryLimitHeapGoalHeadroomPercent
 LIMIT_MIN_HEADROOM = 1 * MIB  # memoryLimitMinHeapGoalHeadroom

@@ -89,3 +89,20 @@ def test_same_settings_reproduce_baseline():
 
 def test_no_data():
     assert what_if([], [], 100, None)["gc_per_minute"] is None
+
+
+@requires_fixtures
+def test_cli_whatif():
+    import io
+    import json
+
+    from apps.goruntime.runtime.cli import main
+
+    base = next(r for r in runs(("gc_churn",)) if r["variant"] == "short" and r["go_version"] == "1.26.6")
+    from .runtime_fixtures import run_dir
+    out = io.StringIO()
+    rc = main(["whatif", "--gogc", "off", "--memory-limit", "64MiB", str(run_dir(base) / "gctrace.txt")], out)
+    assert rc == 0
+    p = json.loads(out.getvalue())
+    assert p["limited_by"] == "memory_limit" and 40 < p["gc_per_minute"] < 150
+    assert p["assumptions"]  # gctrace alone: runtime overhead assumed, and said so

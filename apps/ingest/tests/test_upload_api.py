@@ -249,3 +249,16 @@ def test_rate_limit_fails_open_when_the_cache_is_down(post_upload, monkeypatch):
     monkeypatch.setattr(cache, "get", broken)
     monkeypatch.setattr(cache, "set", broken)
     assert post_upload(read_shared(f"{RUN}/s00_expvar.json")).status_code == 202
+
+
+def test_curl_data_binary_default_content_type_works(post_upload):
+    # `curl --data-binary @file` sends application/x-www-form-urlencoded.
+    response = post_upload(read_shared(f"{RUN}/s04_goroutine_debug2.txt"), content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 202, response.content
+    assert Upload.objects.get().kind == Kind.GOROUTINE_DEBUG2
+
+
+def test_a_large_raw_body_is_not_capped_by_djangos_form_limit(post_upload, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = post_upload(read_shared(f"{RUN}/s05_goroutine_debug2.txt"))
+    assert response.status_code == 202

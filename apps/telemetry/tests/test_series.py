@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone as dt_timezone
 import pytest
 
 from apps.services.models import Instance
-from apps.telemetry import series
+from apps.telemetry import rollup, series
 from apps.telemetry.models import MemSample
 
 START = datetime(2026, 11, 1, tzinfo=dt_timezone.utc)
@@ -22,6 +22,7 @@ def minute_samples(service):
             rows.append(MemSample(service=service, instance=inst, at=START + timedelta(minutes=minute), source="expvar",
                                   heap_alloc=minute, goroutines=10 if name == "pod-a" else 20))
     MemSample.objects.bulk_create(rows)
+    rollup.rebuild(service, START, START + timedelta(hours=10))
 
 
 def test_it_downsamples_to_at_most_n_points(minute_samples, service):
@@ -39,6 +40,30 @@ def test_max_per_instance(minute_samples, service):
     assert [s["instance"] for s in data["series"]] == ["pod-a", "pod-b"]
     assert {p["goroutines"] for p in data["series"][1]["points"]} == {20}
     assert len(data["series"][0]["points"]) == 10
+
+
+def test_hourly_buckets_come_from_rollups_and_match_raw(minute_samples, service):
+    from apps.telemetry.models import MemSampleHour
+
+    assert MemSampleHour.objects.count() == 20
+    wide = series.runtime_series(service, ["heap_alloc", "goroutines"], START, START + timedelta(hours=10), points=5)
+    assert wide["bucket_seconds"] == 7200
+    first = wide["series"][0]["points"][0]
+    assert first["heap_alloc"] == pytest.approx(59.5)  # minutes 0..119
+    assert first["goroutines"] == pytest.approx(15)
+    per = series.runtime_series(service, ["heap_alloc"], START, START + timedelta(hours=10), points=5, per_instance=True, agg="max")
+    assert per["series"][0]["points"][0]["heap_alloc"] == 119
+
+
+def test_rollups_follow_uploads(post_upload, service):
+    from apps.telemetry.models import MemSampleHour
+    from tests.fixtures import read_shared
+
+    run = "runs/go1.26.6/gc_churn/short"
+    post_upload(read_shared(f"{run}/s00_expvar.json"), captured_at="2026-11-20T10:01:00Z")
+    post_upload(read_shared(f"{run}/s01_expvar.json"), captured_at="2026-11-20T10:02:00Z")
+    row = MemSampleHour.objects.get()
+    assert row.samples == 2 and row.stats["heap_alloc"][3] == 2
 
 
 def test_range_limits_rows(minute_samples, service):

@@ -89,3 +89,10 @@ def test_garbage_gets_a_helpful_error_not_a_500(member_client):
     r = member_client.post("/adhoc/", {"paste": "this is not a goroutine dump\n" * 5})
     assert r.status_code == 200
     assert r.context["error"].startswith("pasted text:")
+
+
+@pytest.mark.django_db
+def test_a_paste_over_the_form_limit_asks_for_a_file(member_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    r = member_client.post("/adhoc/", {"paste": "goroutine 1 [running]:\n" * 200})
+    assert r.status_code == 200 and "drop the file instead" in r.context["error"]

@@ -69,3 +69,45 @@ def test_source_links_only_own_code(service):
 def test_a_non_web_repo_template_never_becomes_a_link(service):
     service.repo_url_template = "javascript:alert(1)//{path}"
     assert source.source_url(service, "main.main", "/x/main.go", 1) is None
+
+
+@pytest.mark.django_db
+def test_sampled_series_read_the_last_snapshot_per_instance_and_bucket(service, monkeypatch):
+    from apps.web import series
+
+    start = datetime(2026, 11, 20, 0, 0, tzinfo=dt_timezone.utc)
+    a, b = F.instance(service, "a"), F.instance(service, "b")
+    sig = F.signature()
+    snaps = []
+    for i in range(48):  # every 30 minutes for a day, counts growing
+        for inst, extra in ((a, 0), (b, 100)):
+            snaps.append(F.snapshot(service, inst, start + timedelta(minutes=30 * i), [(sig, i + extra, "chan send")]))
+    site = F.site(service, sig, counts=[(s, s.total) for s in snaps], first_seen=start, last_seen=start + timedelta(days=1))
+    tr = TimeRange(start, start + timedelta(days=1), "custom")
+    monkeypatch.setattr(series, "SAMPLE_FACTOR", 0)
+    g = series.goroutine_series(service, tr)
+    assert g.get("sampled")
+    step = TimeRange(start, start + timedelta(days=1), "custom", max_points=series.SAMPLED_POINTS).step
+    assert step == 600
+    # the last snapshot of each 10-minute bucket: one per 30 minutes here, both instances summed
+    assert g["total"][:3] == [0 + 100, 1 + 101, 2 + 102]
+    assert g["sites"][0]["site"] == site and g["sites"][0]["y"] == g["total"]
+    lines = series.site_series(site, tr)
+    assert list(lines) == ["a", "b"] and lines["b"]["y"][:2] == [100, 101]
+
+
+@pytest.mark.django_db
+def test_long_ranges_read_the_hourly_rollups_and_agree_with_raw_samples(service):
+    from apps.telemetry import rollup
+    from apps.web import series
+
+    start = datetime(2026, 11, 20, 0, 0, tzinfo=dt_timezone.utc)
+    inst = F.instance(service, "a")
+    F.mem_samples(service, inst, start, n=180, heap0=10 * F.MIB, growth=F.MIB // 8)
+    tr = TimeRange(start, start + timedelta(days=3), "custom")
+    assert tr.step == 3600
+    raw = series.runtime_series(service, tr)  # no rollup rows yet: GROUP BY over the samples
+    rollup.refresh(service.pk, inst.pk, [start + timedelta(hours=h) for h in range(3)])
+    rolled = series.runtime_series(service, tr)
+    assert rolled["x"] == raw["x"] and rolled["heap"] == raw["heap"] and rolled["gc_per_min"] == raw["gc_per_min"]
+    assert rolled["gc_cpu_pct"] == pytest.approx(raw["gc_cpu_pct"])

@@ -37,3 +37,12 @@ def test_what_if_rejects_bad_parameters(member_client, service, leaky, query):
 def test_what_if_without_samples_is_404_json(member_client, service):
     r = member_client.get(f"/services/{service.slug}/tuning/what-if?gogc=100")
     assert r.status_code == 404 and "No runtime samples" in r.json()["error"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("gogc", ["off", None, "weird", 50])
+def test_odd_recommended_gogc_values_still_render(member_client, service, leaky, gogc):
+    F.recommendation(service, GOGC=gogc)
+    r = member_client.get(f"/services/{service.slug}/tuning/")
+    assert r.status_code == 200
+    assert r.context["gogc_off"] == (gogc == "off")

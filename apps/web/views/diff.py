@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.db.models import Min, Sum
 from django.shortcuts import render
 
-from apps.goroutines.models import BlockingSite, Snapshot, SnapshotGroup
+from apps.goroutines.models import BlockingSite, SnapshotGroup
 from apps.web import charts
 from apps.web.access import instance_from, service_or_404
 from apps.web.series import _parse_dt

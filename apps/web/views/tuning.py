@@ -7,7 +7,6 @@ from datetime import timedelta
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from apps.telemetry.models import GCCycle, MemSample
 from apps.web import charts, engine
@@ -139,7 +138,9 @@ def tuning(request, slug):
     start_limit = payload.get("GOMEMLIMIT") or current["gomemlimit"]
     if tr is not None:
         recorded = runtime_series(service, tr, service.instances.filter(pk=instance_id).first())
-        gogc_val = None if str(start_gogc).lower() == "off" else int(start_gogc)
+        gogc_val, ok = _parse_gogc(str(start_gogc))
+        if not ok:
+            gogc_val, start_gogc = 100, 100
         initial = run_what_if(service, instance_id, tr, gogc_val, start_limit)
         fig = charts.whatif_chart(recorded, None, start_limit, current["memory_limit"])
         gc_fig = charts.whatif_gc_chart((initial or {}).get("recorded_gc_per_minute"), (initial or {}).get("gc_per_minute"))
@@ -158,7 +159,7 @@ def tuning(request, slug):
         "start_gogc": start_gogc, "start_limit": start_limit, "limit_max": limit_max,
         "limit_max_mib": limit_max // (1024 * 1024),
         "start_limit_mib": (start_limit or 0) // (1024 * 1024),
-        "start_gogc_num": 100 if str(start_gogc).lower() == "off" else start_gogc,
+        "start_gogc_num": start_gogc if isinstance(start_gogc, int) else 100,
         "gogc_off": str(start_gogc).lower() == "off",
     })
     return render(request, "web/tuning.html", ctx)
