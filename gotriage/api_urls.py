@@ -2,7 +2,7 @@
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
-from apps.goroutines.api import BlockingSiteViewSet, CanaryView, FindingViewSet, SnapshotViewSet
+from apps.goroutines.api import BlockingSiteViewSet, CanaryView, FindingViewSet, ServiceSummaryView, SnapshotViewSet
 from apps.ingest.api import UploadViewSet
 from apps.services.api import ServiceViewSet
 from apps.services.api_instances import InstanceViewSet
@@ -22,5 +22,6 @@ urlpatterns = [
     # per-service reads that are not collections (before the router's service routes)
     path("services/<slug:slug>/canary", CanaryView.as_view(), name="service-canary"),
     path("services/<slug:slug>/runtime-series", RuntimeSeriesView.as_view(), name="service-runtime-series"),
+    path("services/<slug:slug>/summary", ServiceSummaryView.as_view(), name="service-summary"),
     path("", include(router.urls)),
 ]

@@ -242,3 +242,36 @@ class CanaryView(APIView):
         except ValueError as exc:
             raise ValidationError({"window": str(exc)}) from None
         return Response(canary.compare(service, baseline[:200], candidate[:200], window))
+
+
+class ServiceSummaryView(APIView):
+    """One service at a glance: goroutines now, open findings, instances, last upload, current advice."""
+
+    @extend_schema(
+        operation_id="services_summary",
+        responses=inline_serializer("ServiceSummary", {
+            "service": serializers.CharField(),
+            "goroutines": serializers.IntegerField(),
+            "open_findings": serializers.IntegerField(),
+            "instances": serializers.IntegerField(),
+            "last_upload_at": serializers.DateTimeField(allow_null=True),
+            "recommendation": serializers.DictField(allow_null=True),
+        }),
+    )
+    def get(self, request, slug: str):
+        from apps.tuning.models import Recommendation
+
+        service = service_for_user(request.user, slug)
+        rec = Recommendation.objects.filter(service=service).order_by("-created_at").first()
+        last = service.uploads.order_by("-received_at").values_list("received_at", flat=True).first()
+        return Response({
+            "service": service.slug,
+            "goroutines": queries.goroutine_totals([service]).get(service.pk, 0) or 0,
+            "open_findings": queries.open_finding_counts([service]).get(service.pk, 0),
+            "instances": service.instances.count(),
+            "last_upload_at": last,
+            "recommendation": None if rec is None else {
+                "created_at": rec.created_at, "gomaxprocs": rec.gomaxprocs, "gogc": rec.gogc,
+                "gomemlimit": rec.gomemlimit, "rss_alert_bytes": rec.rss_alert_bytes,
+            },
+        })

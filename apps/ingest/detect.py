@@ -34,9 +34,11 @@ _FRAME_FUNC = re.compile(r"^[\w./*()\[\]{}\-~%:,$ ]+\(.*\)(\s+\S+)?\s*$")
 
 
 class DetectError(ValueError):
-    def __init__(self, message: str, line: int | None = None):
+    def __init__(self, message: str, line: int | None = None, unrecognised: bool = False):
         self.message = message
         self.line = line
+        # True when the content matched no known shape (as opposed to a known shape, broken)
+        self.unrecognised = unrecognised
         super().__init__(message)
 
 
@@ -64,7 +66,12 @@ def detect(data: bytes, declared: str | None = None) -> str:
             raise DetectError("binary content that is not a pprof goroutine profile; " + EXPECTED)
         return declared or kind
     text = head.decode("utf-8", "replace").lstrip("\ufeff")
-    kind = _sniff_text(text, data)
+    try:
+        kind = _sniff_text(text, data)
+    except DetectError as exc:
+        if declared and exc.unrecognised:
+            return declared  # a shape this sniffer does not know: the parser decides
+        raise
     if declared and declared != kind and not _compatible(declared, kind):
         raise DetectError(f"kind={declared} was given but the content looks like {kind}; " + EXPECTED)
     return declared or kind
@@ -95,7 +102,7 @@ def _sniff_text(text: str, data: bytes) -> str:
         return Kind.PROMETHEUS
     if all(_PROM_LINE.match(ln) for ln in lines[:50] if ln.strip()) and "go_" in text:
         return Kind.PROMETHEUS
-    raise DetectError(f"unrecognised content starting {first[:60]!r}; " + EXPECTED, line=first_idx + 1)
+    raise DetectError(f"unrecognised content starting {first[:60]!r}; " + EXPECTED, line=first_idx + 1, unrecognised=True)
 
 
 def _sniff_json(data: bytes) -> str:
@@ -122,7 +129,7 @@ def _sniff_json(data: bytes) -> str:
         return Kind.RUNTIME_METRICS
     if re.search(r'"(memory|cpu|cpuset)\.[a-z_]+"', head):
         return Kind.CGROUP
-    raise DetectError("JSON without memstats, runtime/metrics or cgroup keys; expected expvar, runtime/metrics or cgroup JSON", line=1)
+    raise DetectError("JSON without memstats, runtime/metrics or cgroup keys; expected expvar, runtime/metrics or cgroup JSON", line=1, unrecognised=True)
 
 
 def _check_dump_structure(lines: list[str]) -> None:

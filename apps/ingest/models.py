@@ -49,6 +49,8 @@ class Upload(models.Model):
     error = models.TextField(blank=True)
     error_line = models.IntegerField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # when the latest processing attempt started: the sweeper's clock for lost workers
+    started_at = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
     captured_at = models.DateTimeField(default=timezone.now)

@@ -44,7 +44,8 @@ def claim(upload_id, force: bool = False) -> Upload | None:
             return None
         upload.status = Status.PROCESSING
         upload.attempts += 1
-        upload.save(update_fields=["status", "attempts"])
+        upload.started_at = timezone.now()
+        upload.save(update_fields=["status", "attempts", "started_at"])
     return Upload.objects.select_related("service", "instance").get(pk=upload_id)
 
 

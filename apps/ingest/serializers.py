@@ -14,7 +14,7 @@ class UploadSerializer(serializers.ModelSerializer):
     class Meta:
         model = Upload
         fields = [
-            "id", "url", "service", "instance", "kind", "status", "error", "error_line", "attempts",
+            "id", "url", "service", "instance", "kind", "status", "error", "error_line", "attempts", "started_at",
             "sha256", "size", "filename", "received_at", "processed_at", "captured_at",
             "go_version", "version", "labels", "snapshot",
         ]

@@ -52,7 +52,7 @@ def sweep_stuck_uploads() -> int:
     received_cutoff = now - timedelta(minutes=settings.GOTRIAGE_SWEEP_AFTER_MINUTES)
     processing_cutoff = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
     stuck = Upload.objects.filter(status=Status.RECEIVED, received_at__lt=received_cutoff) | Upload.objects.filter(
-        status=Status.PROCESSING, received_at__lt=processing_cutoff
+        status=Status.PROCESSING, started_at__lt=processing_cutoff
     )
     count = 0
     for upload_id, attempts in stuck.values_list("pk", "attempts")[:1000]:

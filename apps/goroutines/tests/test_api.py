@@ -97,3 +97,14 @@ def test_list_query_counts_stay_flat(leak, member_client, django_assert_max_num_
         member_client.get("/api/v1/findings/")
     with django_assert_max_num_queries(8):
         member_client.get("/api/v1/snapshots/")
+
+
+def test_service_summary(leak, member_client, client, outsider):
+    body = member_client.get("/api/v1/services/checkout/summary").json()
+    assert body["goroutines"] > 0 and body["open_findings"] >= 1 and body["instances"] == 1
+    client.force_login(outsider)
+    assert client.get("/api/v1/services/checkout/summary").status_code == 404
+
+
+def test_finding_series_route(leak, member_client):
+    assert len(member_client.get(f"/api/v1/findings/{leak.pk}/series/").json()["summed"]) == 6

@@ -112,3 +112,15 @@ def test_metrics_endpoint(upload_series, client, settings):
 @pytest.mark.parametrize("path", ["/api/v1/schema/"])
 def test_openapi_schema_renders(member_client, path):
     assert member_client.get(path).status_code == 200
+
+
+def test_sweeper_recovers_an_upload_whose_worker_died_mid_processing(post_upload, monkeypatch, settings):
+    from apps.ingest import intake
+
+    monkeypatch.setattr(intake, "enqueue", lambda upload_id: False)
+    post_upload(read_shared(f"{RUN}/s01_goroutine_debug2.txt"))
+    monkeypatch.undo()
+    lost = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 3)
+    Upload.objects.update(status=Status.PROCESSING, started_at=lost, attempts=1)
+    assert sweep_stuck_uploads() == 1
+    assert Upload.objects.get().status == Status.PROCESSED

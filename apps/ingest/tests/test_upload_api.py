@@ -262,3 +262,16 @@ def test_a_large_raw_body_is_not_capped_by_djangos_form_limit(post_upload, setti
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     response = post_upload(read_shared(f"{RUN}/s05_goroutine_debug2.txt"))
     assert response.status_code == 202
+
+
+def test_a_declared_kind_the_sniffer_does_not_know_is_left_to_the_parser(post_upload):
+    response = post_upload(b"memory_limit: 512Mi\ncpu_limit: 500m\n", kind="cgroup")
+    assert response.status_code == 202
+    upload = Upload.objects.get()
+    assert upload.kind == Kind.CGROUP and upload.status == Status.PROCESSED, upload.error
+
+
+def test_a_declared_kind_does_not_excuse_a_broken_dump(post_upload):
+    body = b"goroutine 1 [running]:\nmain.main()\n\t/app/main.go:10 +0x1d\n%%% garbage here %%%\n"
+    response = post_upload(body, kind="goroutine_debug2")
+    assert response.status_code == 400 and response.json()["line"] == 4

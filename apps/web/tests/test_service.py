@@ -109,3 +109,13 @@ def test_gc_rate_falls_back_to_gctrace_cycles(member_client, service):
     F.MemSample.objects.create(service=service, instance=inst, at=start, source="expvar", heap_inuse=10)
     f = figs(member_client.get(f"/services/{service.slug}/?range=1h"))
     assert any(v and v >= 2.9 for v in f["chart-gcrate"]["data"][0]["y"])
+
+
+@pytest.mark.django_db
+def test_custom_range_form_round_trips(member_client, service, leaky):
+    start = (timezone.now() - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    end = timezone.now().strftime("%Y-%m-%dT%H:%M")
+    r = member_client.get(f"/services/{service.slug}/?from={start}&to={end}")
+    body = r.content.decode()
+    assert r.context["range"].label == "custom"
+    assert f'name="from" value="{start}"' in body and '<details class="custom-range" open>' in body
