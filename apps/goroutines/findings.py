@@ -47,13 +47,19 @@ class Series:
         self.totals: list[int] = []
         self.waits: list[int | None] = []
         self.leaked: list[int] = []
+        self.shapes: list[dict] = []
 
-    def add(self, at: float, count: int, total: int, wait, leaked: int) -> None:
+    def add(self, at: float, count: int, total: int, wait, leaked: int, shape: dict | None = None) -> None:
         self.times.append(at)
         self.counts.append(count)
         self.totals.append(total)
         self.waits.append(wait)
         self.leaked.append(leaked)
+        self.shapes.append(shape or {})
+
+    def shape_lists(self) -> dict[str, list]:
+        """SiteHistory's per-snapshot shape lists (None where unknown)."""
+        return {name: [s.get(name) for s in self.shapes] for name in _gr().SHAPE_FIELDS}
 
 
 def build_series(snaps: list[dict], samples: dict) -> tuple[Series, dict[int | None, Series]]:
@@ -72,12 +78,15 @@ def build_series(snaps: list[dict], samples: dict) -> tuple[Series, dict[int | N
         point = (sample["count"], snap["total"], sample["max_wait_minutes"], sample["leaked"]) if sample else (0, snap["total"], None, 0)
         latest[inst] = point
         leaked = max(point[3], leak_latest.get(inst, 0))
-        per_instance[inst].add(at, point[0], point[1], point[2], leaked)
+        shape = sample.get("shape") if sample else None
+        per_instance[inst].add(at, point[0], point[1], point[2], leaked, shape)
         waits = [p[2] for p in latest.values() if p[2] is not None]
         summed.add(
             at, sum(p[0] for p in latest.values()), sum(p[1] for p in latest.values()),
             max(waits) if waits else None,
             sum(max(p[3], leak_latest.get(i, 0)) for i, p in latest.items()),
+            # goroutine ids belong to one process: a shape describes a sum of one instance only
+            shape if len(latest) == 1 else None,
         )
     return summed, dict(per_instance)
 
@@ -92,6 +101,7 @@ def history_for(site: BlockingSite, signature: StackSignature | None, series: Se
         pattern=site.pattern or None, benign=site.benign or None,
         times=series.times, counts=series.counts, totals=series.totals,
         max_wait_minutes=series.waits, leaked=series.leaked, leak_profile_seen=leak_profile_seen,
+        **series.shape_lists(),
     )
 
 
@@ -112,7 +122,7 @@ def update_service(service_id) -> int:
     )[::-1]
     snap_ids = [s["id"] for s in snaps]
     by_site: dict = defaultdict(dict)
-    for row in SiteSample.objects.filter(snapshot_id__in=snap_ids).values("site_id", "snapshot_id", "count", "leaked", "max_wait_minutes"):
+    for row in SiteSample.objects.filter(snapshot_id__in=snap_ids).values("site_id", "snapshot_id", "count", "leaked", "max_wait_minutes", "shape"):
         by_site[row["site_id"]][row["snapshot_id"]] = row
     leak_profile_seen = any(s["leak_profile"] for s in snaps)
     instance_names = dict(Instance.objects.filter(service=service).values_list("id", "name"))

@@ -143,6 +143,8 @@ class SiteSample(models.Model):
     total = models.IntegerField(help_text="all goroutines in the snapshot")
     leaked = models.IntegerField(default=0)
     max_wait_minutes = models.IntegerField(null=True, blank=True)
+    # goruntime.site_shapes(): how the site's goroutines were created (ids, parents, minutes)
+    shape = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["site", "snapshot"], name="uniq_site_sample")]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from apps.goruntime import goroutines as gr
 from apps.services.models import Service
 
 from .models import BlockingSite, SiteSample, Snapshot, SnapshotGroup, StackSignature
@@ -49,7 +50,7 @@ def save_snapshot(upload, dump, groups) -> Snapshot:
         ],
         batch_size=BATCH,
     )
-    _save_site_samples(snapshot, groups)
+    _save_site_samples(snapshot, groups, dump)
     return snapshot
 
 
@@ -71,7 +72,8 @@ def _save_signatures(groups, seen_at) -> None:
     StackSignature.objects.bulk_create([r for r in rows if r.signature not in known], batch_size=BATCH, ignore_conflicts=True)
 
 
-def _save_site_samples(snapshot: Snapshot, groups) -> None:
+def _save_site_samples(snapshot: Snapshot, groups, dump) -> None:
+    shapes = gr.site_shapes(groups, gr.dump_id_span(dump))
     by_key: dict[str, list] = defaultdict(list)
     for g in groups:
         by_key[g.blocking_key].append(g)
@@ -83,6 +85,7 @@ def _save_site_samples(snapshot: Snapshot, groups) -> None:
             site=sites[key], snapshot=snapshot, instance=snapshot.instance, at=snapshot.captured_at,
             count=sum(g.count for g in members), total=snapshot.total,
             leaked=sum(g.leaked or 0 for g in members), max_wait_minutes=max(waits) if waits else None,
+            shape=shapes.get(key, {}),
         ))
     SiteSample.objects.bulk_create(samples, batch_size=BATCH)
 

@@ -10,6 +10,7 @@ from django.db import InterfaceError, OperationalError
 from apps.ingest import debounce
 
 from . import findings
+from .signals import findings_updated
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ def update_findings(service_id: str) -> int:
     started = time.monotonic()
     updated = findings.update_service(service_id)
     log.info("findings for %s: %d sites re-scored in %.1f ms", service_id, updated, (time.monotonic() - started) * 1000)
+    findings_updated.send(sender=update_findings, service_id=service_id)
     return updated
 
 

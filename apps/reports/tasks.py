@@ -29,6 +29,13 @@ def evaluate_alerts(service_id: str) -> dict:
     return evaluate_service(service)
 
 
+def evaluate_alerts_later(sender, service_id, **kwargs) -> None:
+    """Signal receiver: evaluate the service's alerts once the change is committed."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: evaluate_alerts.delay(str(service_id)))
+
+
 @shared_task(name="apps.reports.tasks.deliver_alerts")
 def deliver_alerts() -> int:
     from .alerts import deliver_pending

@@ -18,10 +18,22 @@ from .models import AlertChannel, AlertNotification, ChannelKind, ReportOptOut, 
 from .weekly import build_report
 
 
+def teams_of(user):
+    return Team.objects.all() if user.is_superuser else Team.objects.filter(memberships__user=user)
+
+
 def team_for_user(user, slug: str) -> Team:
     """The team if `user` is in it (or a superuser); another team's slug is a 404."""
-    teams = Team.objects.all() if user.is_superuser else Team.objects.filter(memberships__user=user)
-    return get_object_or_404(teams, slug=slug)
+    return get_object_or_404(teams_of(user), slug=slug)
+
+
+@login_required
+def index(request):
+    """Entry point from the navigation: the user's teams with their report and alert pages."""
+    teams = list(teams_of(request.user).order_by("slug"))
+    if len(teams) == 1:
+        return redirect("reports:preview", teams[0].slug)
+    return render(request, "reports/index.html", {"teams": teams})
 
 
 @login_required

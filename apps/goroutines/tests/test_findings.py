@@ -116,3 +116,22 @@ def test_one_leaking_instance_among_steady_ones_is_found(upload_series, post_upl
     site = leak_site(service)
     assert site.suspect
     assert SiteSample.objects.filter(site=site).values("instance").distinct().count() == 3
+
+
+def test_pipeline_scores_one_snapshot_like_the_engine_does(post_upload, service):
+    # The shape of a site (ids spread over the process's life, many parents)
+    # is stored per snapshot, so a score from the database equals the one the
+    # engine gives the file itself.
+    from apps.goruntime import goroutines as gr
+    from tests.fixtures import read_shared
+
+    body = read_shared("runs/go1.26.6/chan_send_timeout/long/s05_goroutine_debug2.txt")
+    assert post_upload(body, captured_at="2026-11-20T10:00:00Z").status_code == 202
+    expected = gr.analyze([gr.parse_dump(body)])["suspects"][0]
+    site = BlockingSite.objects.get(service=service, blocking_key=expected["key"])
+    assert site.suspect
+    assert site.score == pytest.approx(expected["score"], abs=1e-3)
+    assert SiteSample.objects.get(site=site).shape["id_spread"] is not None
+    assert any("created over the process's life" in e for e in site.evidence) == any(
+        "created over the process's life" in e for e in expected["evidence"]
+    )

@@ -6,7 +6,7 @@ parse_dump, group_dump, score_site, analyze, diff_groups, PATTERNS, BENIGN,
 ParseError and the data types below.
 """
 from ..common import ParseError
-from .analyze import analyze
+from .analyze import SHAPE_FIELDS, analyze, dump_id_span, site_shapes
 from .detect import FORMATS, detect_format, parse_dump
 from .diff import diff_groups
 from .grouping import group_dump, spawn_tree
@@ -18,5 +18,5 @@ __all__ = [
     "ParseError", "parse_dump", "detect_format", "FORMATS", "group_dump", "spawn_tree",
     "score_site", "rank_group", "SUSPECT_THRESHOLD", "analyze", "diff_groups", "PATTERNS",
     "BENIGN", "Benign", "Dump", "Frame", "Goroutine", "Group", "Pattern", "Record",
-    "SiteHistory", "Verdict",
+    "SiteHistory", "Verdict", "site_shapes", "dump_id_span", "SHAPE_FIELDS",
 ]

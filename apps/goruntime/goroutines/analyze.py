@@ -14,6 +14,7 @@ from .patterns import classify_benign, classify_pattern
 from .scoring import rank_group, score_site
 
 MAX_FRAMES_OUT = 40
+SHAPE_FIELDS = ("id_spread", "id_density", "distinct_parents", "minutes_distinct")
 
 
 class _SiteAgg:
@@ -50,11 +51,34 @@ def _is_proof_only(d: Dump) -> bool:
     return d.leak_profile and d.format in ("leak_debug1", "leak_proto")
 
 
-def _id_span(d: Dump) -> int:
+def dump_id_span(d: Dump) -> int:
+    """Width of the goroutine-id range in a dump (0 when ids are unknown)."""
     if not d.goroutines:
         return 0
     ids = [g.id for g in d.goroutines]
     return max(ids) - min(ids)
+
+
+def _shape(a: "_SiteAgg | None", id_span: int) -> dict:
+    """A site's goroutines in one snapshot: created over the process's life or in one burst."""
+    if a is not None and a.has_ids and id_span:
+        width = a.id_max - a.id_min
+        return {"id_spread": round(width / id_span, 4), "id_density": round(a.count / (width + 1), 4),
+                "distinct_parents": a.parents, "minutes_distinct": len(a.hist)}
+    return {"id_spread": None, "id_density": None, "distinct_parents": None,
+            "minutes_distinct": len(a.hist) if a is not None and a.hist else None}
+
+
+def site_shapes(groups: list[Group], id_span: int) -> dict[str, dict]:
+    """Per blocking key, the shape fields SiteHistory takes, for one snapshot's groups.
+
+    The pipeline stores these per snapshot so that scores computed from the
+    database see the same evidence as `analyze` does from files.
+    """
+    aggs: dict[str, _SiteAgg] = {}
+    for g in groups:
+        aggs.setdefault(g.blocking_key, _SiteAgg()).add(g)
+    return {k: _shape(a, id_span) for k, a in aggs.items()}
 
 
 def analyze(dumps: list[Dump], own_prefixes: tuple[str, ...] = (), names: list[str] | None = None,
@@ -81,7 +105,7 @@ def analyze(dumps: list[Dump], own_prefixes: tuple[str, ...] = (), names: list[s
         target = prev[-1] if prev else (regular[0] if regular else i)
         proof_for.setdefault(target, []).append(i)
     leak_seen = any(d.leak_profile for d in dumps)
-    spans = [_id_span(d) for d in dumps]
+    spans = [dump_id_span(d) for d in dumps]
 
     keys: list[str] = []
     seen = set()
@@ -113,17 +137,9 @@ def analyze(dumps: list[Dump], own_prefixes: tuple[str, ...] = (), names: list[s
                 if pa:
                     leaked = max(leaked, pa.count)
             hist.leaked.append(leaked)
-            if a is not None and a.has_ids and spans[i]:
-                width = a.id_max - a.id_min
-                hist.id_spread.append(round(width / spans[i], 4))
-                hist.id_density.append(round(a.count / (width + 1), 4))
-                hist.distinct_parents.append(a.parents)
-                hist.minutes_distinct.append(len(a.hist))
-            else:
-                hist.id_spread.append(None)
-                hist.id_density.append(None)
-                hist.distinct_parents.append(None)
-                hist.minutes_distinct.append(len(a.hist) if a is not None and a.hist else None)
+            shape = _shape(a, spans[i])
+            for name in SHAPE_FIELDS:
+                getattr(hist, name).append(shape[name])
         v = score_site(hist)
         la = per[last_reg].get(k)
         g = Group(signature="", frames=rep["frames"], created_by=rep["created_by"],

@@ -119,3 +119,22 @@ def test_a_failing_test_send_says_why(member_client, team, webhook_receiver):
     channel = AlertChannel.objects.create(team=team, kind=ChannelKind.WEBHOOK, target=webhook_receiver.url + "/gone")
     response = member_client.post("/reports/channels/team-a/", {"action": "test", "channel": channel.pk}, follow=True)
     assert "failed: HTTP 404" in response.content.decode()
+
+
+def test_reports_index_lists_only_my_teams(client, make_user, team, other_team):
+    from apps.services.models import Membership
+
+    user = make_user("bob", team=team)
+    Membership.objects.create(team=other_team, user=make_user("eve"))
+    client.force_login(user)
+    # one team: straight to its preview
+    response = client.get("/reports/")
+    assert response.status_code == 302 and response["Location"].endswith(f"/reports/preview/{team.slug}/")
+    # two teams: a list, without teams the user is not in
+    from apps.services.models import Team
+
+    third = Team.objects.create(slug="team-c", name="Team C")
+    Membership.objects.create(team=third, user=user)
+    body = client.get("/reports/").content.decode()
+    assert "/reports/preview/team-c/" in body and f"/reports/preview/{team.slug}/" in body
+    assert f"/reports/preview/{other_team.slug}/" not in body

@@ -20,6 +20,14 @@ MAX_SAMPLES = 3000
 MAX_CYCLES = 5000
 
 
+# PostgreSQL's JSONB does not keep key order: show snippets in deployment order.
+SNIPPET_ORDER = ("kubernetes", "k8s", "dockerfile", "systemd", "go")
+
+
+def _snippet_rank(name: str) -> tuple[int, str]:
+    return (SNIPPET_ORDER.index(name) if name in SNIPPET_ORDER else len(SNIPPET_ORDER), name)
+
+
 def _window(service, instance):
     """The instance the what-if model replays (the chosen one, else the most recently sampled) and its window."""
     if instance is None:
@@ -148,7 +156,7 @@ def tuning(request, slug):
     snippets = payload.get("snippets") or {}
     if isinstance(snippets, dict):
         snippets = [(k, v if isinstance(v, str) else "\n".join(map(str, v)) if isinstance(v, list) else str(v))
-                    for k, v in snippets.items()]
+                    for k, v in sorted(snippets.items(), key=lambda kv: _snippet_rank(kv[0]))]
     ctx = service_context(request, service, "tuning")
     ctx.update({
         "instance": instance, "rec": rec, "payload": payload, "current": current, "fig": fig, "gc_fig": gc_fig,
