@@ -55,6 +55,9 @@ def _fig(traces, layout) -> dict:
 ARRAYS = ("x", "y", "customdata")
 
 
+FEW_POINTS = 12
+
+
 def _trace(cls, **props) -> dict:
     """A trace validated by plotly.graph_objects, with its data arrays attached afterwards.
 
@@ -63,6 +66,9 @@ def _trace(cls, **props) -> dict:
     and the arrays are plain numbers/strings built here, so they skip it.
     """
     arrays = {k: props.pop(k) for k in ARRAYS if k in props}
+    if props.get("mode") == "lines" and 0 < len(arrays.get("x") or ()) <= FEW_POINTS and "stackgroup" not in props:
+        # a new service has only a few points: a bare line of two points is easy to miss
+        props["mode"] = "lines+markers"
     trace = cls(**props).to_plotly_json()
     trace.update({k: list(v) for k, v in arrays.items()})
     return trace

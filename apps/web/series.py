@@ -90,6 +90,34 @@ def parse_range(params, now: datetime | None = None) -> TimeRange:
     return TimeRange(now - timedelta(seconds=RANGES[label]), now, label)
 
 
+def first_data_at(service, since: datetime, instance=None) -> datetime | None:
+    """The earliest snapshot or runtime sample at or after `since` (two index seeks)."""
+    from apps.goroutines.models import Snapshot
+    from apps.telemetry.models import MemSample
+
+    found = []
+    for model, field in ((Snapshot, "captured_at"), (MemSample, "at")):
+        qs = model.objects.filter(service=service, **{f"{field}__gte": since})
+        if instance is not None:
+            qs = qs.filter(instance=instance)
+        first = qs.order_by(field).values_list(field, flat=True).first()
+        if first is not None:
+            found.append(first)
+    return min(found, default=None)
+
+
+def fit_to_data(tr: TimeRange, first_seen: datetime | None) -> TimeRange:
+    """Start a preset range where the data starts, so a young service gets fine buckets.
+
+    A service with twenty minutes of data looked at over 24 h would otherwise
+    fall into a handful of 5-minute buckets. Custom ranges are taken as given.
+    """
+    if tr.label == "custom" or first_seen is None or first_seen <= tr.start or first_seen >= tr.end:
+        return tr
+    margin = timedelta(seconds=step_for((tr.end - first_seen).total_seconds(), tr.max_points))
+    return TimeRange(max(tr.start, first_seen - margin), tr.end, tr.label, tr.max_points)
+
+
 def _parse_dt(value) -> datetime | None:
     if not value:
         return None

@@ -111,3 +111,30 @@ def test_long_ranges_read_the_hourly_rollups_and_agree_with_raw_samples(service)
     rolled = series.runtime_series(service, tr)
     assert rolled["x"] == raw["x"] and rolled["heap"] == raw["heap"] and rolled["gc_per_min"] == raw["gc_per_min"]
     assert rolled["gc_cpu_pct"] == pytest.approx(raw["gc_cpu_pct"])
+
+
+def test_a_young_service_gets_fine_buckets_over_a_preset_range():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.web.series import fit_to_data, parse_range
+
+    now = timezone.now()
+    tr = parse_range({"range": "24h"}, now=now)
+    assert tr.step == 300
+    fitted = fit_to_data(tr, now - timedelta(minutes=20))
+    assert fitted.step == 60 and fitted.start >= now - timedelta(minutes=25) and fitted.label == "24h"
+    # old data or a custom range: unchanged
+    assert fit_to_data(tr, now - timedelta(days=3)) is tr
+    custom = parse_range({"from": (now - timedelta(hours=2)).isoformat(), "to": now.isoformat()}, now=now)
+    assert fit_to_data(custom, now - timedelta(minutes=20)) is custom
+
+
+def test_few_points_are_drawn_with_markers():
+    import plotly.graph_objects as go
+
+    from apps.web.charts import _trace
+
+    assert _trace(go.Scatter, x=["a", "b"], y=[1, 2], mode="lines")["mode"] == "lines+markers"
+    assert _trace(go.Scatter, x=list(range(50)), y=list(range(50)), mode="lines")["mode"] == "lines"

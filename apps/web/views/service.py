@@ -7,7 +7,7 @@ from django.shortcuts import render
 from apps.goroutines.models import BlockingSite, Lifecycle, TriageState
 from apps.web import charts
 from apps.web.access import instance_from, service_or_404
-from apps.web.series import RANGES, goroutine_series, parse_range, runtime_series
+from apps.web.series import RANGES, first_data_at, fit_to_data, goroutine_series, parse_range, runtime_series
 from apps.web.views.fleet import open_suspects_q
 
 
@@ -19,8 +19,9 @@ def service_context(request, service, tab: str) -> dict:
 @login_required
 def service(request, slug):
     service = service_or_404(request, slug)
-    tr = parse_range(request.GET)
     instance = instance_from(service, request.GET)
+    tr = parse_range(request.GET)
+    tr = fit_to_data(tr, first_data_at(service, tr.start, instance))
     ctx = service_context(request, service, "overview")
 
     gseries = goroutine_series(service, tr, instance)

@@ -1,6 +1,7 @@
 """First-run set-up for `./run`: a demo admin, and demo data when the database is empty."""
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 
@@ -62,8 +63,11 @@ class Command(BaseCommand):
                     module_prefixes="gotriage.dev/examples/",
                 )
                 AgentToken.issue(service, name="demo")
+        from apps.ingest.demo import load_demo_captures
+
+        # Dozens of in-process tasks would bury the login line under INFO logs.
+        logging.disable(logging.INFO)
         try:
-            from apps.ingest.demo import load_demo_captures
-        except ImportError:
-            return
-        load_demo_captures(self.stdout)
+            load_demo_captures(self.stdout)
+        finally:
+            logging.disable(logging.NOTSET)
