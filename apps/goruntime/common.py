@@ -26,14 +26,25 @@ def maybe_gunzip(data: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
     """
     if not data.startswith(GZIP_MAGIC):
         return data
-    d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    try:
-        out = d.decompress(data, limit + 1)
-    except zlib.error as exc:
-        raise ParseError(f"corrupt gzip data: {exc}") from None
-    if len(out) > limit:
-        raise ParseError(f"decompressed size exceeds {limit} bytes")
-    return out
+    # Concatenated gzip members (gzip -c a >> f; gzip -c b >> f) are one file
+    # to gzip(1): read them all, not just the first.
+    parts: list[bytes] = []
+    size = 0
+    rest = data
+    while rest.startswith(GZIP_MAGIC):
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out = d.decompress(rest, limit + 1 - size)
+        except zlib.error as exc:
+            raise ParseError(f"corrupt gzip data: {exc}") from None
+        size += len(out)
+        if size > limit:
+            raise ParseError(f"decompressed size exceeds {limit} bytes")
+        parts.append(out)
+        if not d.eof:
+            break  # truncated member: keep what decompressed, the parser flags truncation
+        rest = d.unused_data
+    return b"".join(parts)
 
 
 def as_bytes(data: bytes | str) -> bytes:
