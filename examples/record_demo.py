@@ -9,7 +9,7 @@ debug=2, expvar, Prometheus /metrics, runtime/metrics; the gctrace log at
 the end. Files are gzipped into examples/demo/ with a manifest.json that
 apps/ingest/demo.py loads.
 
-    .venv/bin/python examples/record_demo.py            # ~75 s
+    .venv/bin/python examples/record_demo.py --duration 420 --every 60   # the shipped demo: 7 min
 """
 from __future__ import annotations
 
