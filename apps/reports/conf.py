@@ -24,6 +24,9 @@ DEFAULTS = {
     "GOTRIAGE_ALERT_GC_PER_MINUTE": 30.0,
     "GOTRIAGE_ALERT_WINDOW_MINUTES": 15,
     "GOTRIAGE_WEBHOOK_TIMEOUT": 5.0,
+    # Webhooks to loopback/private/link-local addresses are refused unless allowed:
+    # team members configure URLs, and the server must not become their proxy.
+    "GOTRIAGE_WEBHOOK_ALLOW_PRIVATE": False,
 }
 
 
@@ -34,6 +37,8 @@ def get(name: str):
         value = os.environ.get(name)
     if value is None or value == "":
         return default
+    if isinstance(default, bool) and isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
     return type(default)(value)
 
 

@@ -89,6 +89,9 @@ def _validate_channel(kind: str, target: str) -> str | None:
         return None if addresses else "Enter at least one email address."
     if not webhooks.valid_url(target):
         return "Enter an http:// or https:// URL."
+    private = webhooks.private_destination(target)
+    if private:
+        return f"That URL points at a private address ({private}); webhooks go to public endpoints."
     return None
 
 

@@ -1,7 +1,9 @@
 """Alert payloads per channel kind, and the one place that sends them."""
 from __future__ import annotations
 
+import ipaddress
 import json
+import socket
 import urllib.request
 from urllib.parse import urlparse
 
@@ -19,6 +21,26 @@ class DeliveryError(Exception):
 def valid_url(url: str) -> bool:
     parsed = urlparse(url)
     return parsed.scheme in {"http", "https"} and bool(parsed.netloc)
+
+
+def private_destination(url: str) -> str | None:
+    """The private address `url` points at, or None when it is public (or allowed).
+
+    Checked when a channel is saved and again before every delivery, since DNS
+    answers can change in between.
+    """
+    if conf.get("GOTRIAGE_WEBHOOK_ALLOW_PRIVATE"):
+        return None
+    parsed = urlparse(url)
+    try:
+        infos = socket.getaddrinfo(parsed.hostname or "", parsed.port or (443 if parsed.scheme == "https" else 80))
+    except (OSError, UnicodeError):
+        return None  # unresolvable: delivery fails on its own and is retried
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            return str(address)
+    return None
 
 
 def generic_payload(alert: dict) -> dict:
@@ -63,6 +85,9 @@ BUILDERS = {ChannelKind.WEBHOOK: generic_payload, ChannelKind.SLACK: slack_paylo
 def post_json(url: str, body) -> int:
     if not valid_url(url):
         raise DeliveryError(f"not an http(s) URL: {url!r}")
+    private = private_destination(url)
+    if private:
+        raise DeliveryError(f"refusing to post to private address {private} ({urlparse(url).hostname})")
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "gotriage-alerts/1"},

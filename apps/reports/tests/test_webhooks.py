@@ -138,3 +138,30 @@ def test_an_unreachable_receiver_is_an_error_not_a_crash(service, leak):
     alerts.deliver_pending()
     row = AlertNotification.objects.get()
     assert row.status == OutboxStatus.PENDING and "127.0.0.1:9" in row.error
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "http://[::1]/x", "http://169.254.169.254/latest/meta-data", "http://localhost/x"])
+def test_webhooks_to_private_addresses_are_refused(settings, url):
+    from apps.reports.webhooks import DeliveryError, post_json, private_destination
+
+    settings.GOTRIAGE_WEBHOOK_ALLOW_PRIVATE = False
+    assert private_destination(url)
+    with pytest.raises(DeliveryError, match="private address"):
+        post_json(url, {"x": 1})
+
+
+def test_public_webhook_addresses_pass_the_guard(settings):
+    from apps.reports.webhooks import private_destination
+
+    settings.GOTRIAGE_WEBHOOK_ALLOW_PRIVATE = False
+    assert private_destination("https://93.184.216.34/hook") is None  # a literal public IP: no DNS needed
+
+
+def test_the_channel_form_refuses_a_private_webhook(client, settings, make_user, team):
+    from apps.reports.models import AlertChannel
+
+    settings.GOTRIAGE_WEBHOOK_ALLOW_PRIVATE = False
+    client.force_login(make_user("carol", team=team))
+    response = client.post(f"/reports/channels/{team.slug}/", {"action": "add", "kind": "webhook", "target": "http://127.0.0.1:8080/x"}, follow=True)
+    assert not AlertChannel.objects.filter(team=team).exists()
+    assert "private address" in response.content.decode()
