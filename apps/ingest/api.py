@@ -90,12 +90,19 @@ def meta_from(params) -> intake.Meta:
     if len(labels) > MAX_LABELS:
         raise Invalid({"error": f"at most {MAX_LABELS} labels", "field": "label"})
     captured = params.get("captured_at")
+    go_version = (params.get("go_version") or "")[:40]
+    version = (params.get("version") or "")[:100]
+    # Metadata is stored as text: control characters (NUL above all, which
+    # PostgreSQL refuses) are an error to name, not a 500.
+    for field, value in [("go_version", go_version), ("version", version), *((f"label.{k}", k + v) for k, v in labels.items())]:
+        if any(ord(c) < 32 for c in value):
+            raise Invalid({"error": f"{field} must not contain control characters", "field": field})
     return intake.Meta(
         instance=instance,
         kind=kind,
         captured_at=_parse_time(captured) if captured else None,
-        go_version=(params.get("go_version") or "")[:40],
-        version=(params.get("version") or "")[:100],
+        go_version=go_version,
+        version=version,
         labels=labels,
     )
 

@@ -34,3 +34,11 @@ def test_readyz_reports_a_down_database(client, monkeypatch):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "connection refused" in response.json()["checks"]["database"]["error"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["service=%00x", "q=ok&%00k=v"])
+def test_nul_bytes_in_query_strings_are_a_400_not_a_500(member_client, service, query):
+    response = member_client.get(f"/api/v1/snapshots/diff/?{query}")
+    assert response.status_code == 400
+    assert "NUL byte" in response.json()["error"]
