@@ -46,3 +46,11 @@ def test_source_url_uses_template_and_prefix(make_service):
     assert svc.source_url("/build/src/github.com/acme/shop/internal/x.go", 12) == (
         "https://git.example/acme/shop/blob/main/internal/x.go#L12"
     )
+
+
+@pytest.mark.parametrize("query", ["limit=22258327899495086633779200", "offset=99999999999999999999999", "limit=5000&offset=10"])
+def test_huge_pagination_numbers_are_bounded(member_client, service, query):
+    # Found by the schema fuzzer: an unbounded limit overflowed bigint in SQL (500).
+    response = member_client.get(f"/api/v1/services/?{query}")
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
