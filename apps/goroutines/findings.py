@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from apps.goruntime import goroutines as gr
 from apps.services.models import Instance, Service
 
 from .models import BlockingSite, Lifecycle, SiteSample, Snapshot, StackSignature
@@ -24,15 +25,7 @@ log = logging.getLogger(__name__)
 MAX_SNAPSHOTS = 400  # newest snapshots scored per service; bounds the work per run
 
 
-def _gr():
-    # Imported on use: pages and URLs load even while the engine is mid-change.
-    from apps.goruntime import goroutines as gr
-
-    return gr
-
-
 def frame_from(d: dict | None):
-    gr = _gr()
     if not d:
         return None
     return gr.Frame(function=d.get("function", ""), file=d.get("file", ""), line=int(d.get("line") or 0))
@@ -59,7 +52,7 @@ class Series:
 
     def shape_lists(self) -> dict[str, list]:
         """SiteHistory's per-snapshot shape lists (None where unknown)."""
-        return {name: [s.get(name) for s in self.shapes] for name in _gr().SHAPE_FIELDS}
+        return {name: [s.get(name) for s in self.shapes] for name in gr.SHAPE_FIELDS}
 
 
 def build_series(snaps: list[dict], samples: dict) -> tuple[Series, dict[int | None, Series]]:
@@ -92,7 +85,6 @@ def build_series(snaps: list[dict], samples: dict) -> tuple[Series, dict[int | N
 
 
 def history_for(site: BlockingSite, signature: StackSignature | None, series: Series, leak_profile_seen: bool):
-    gr = _gr()
     frames = [frame_from(f) for f in (signature.frames if signature else [])]
     return gr.SiteHistory(
         blocking_key=site.blocking_key, wait_reason=site.wait_reason,
@@ -145,7 +137,6 @@ FIELDS = [
 
 
 def _apply(site, summed: Series, per_instance: dict, signature, leak_profile_seen: bool, names: dict, now) -> None:
-    gr = _gr()
     verdict = gr.score_site(history_for(site, signature, summed, leak_profile_seen)) if summed.times else None
     # With several instances, one instance leaking can hide in the sum: score each too.
     for inst, series in (per_instance.items() if len(per_instance) > 1 else ()):
